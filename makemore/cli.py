@@ -1,0 +1,136 @@
+"""The classic makemore command line: train on a file of lines, or sample from the best checkpoint."""
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+import torch
+
+from .data import load_file
+from .errors import MakemoreError
+from .limits import load_limits
+from .models import ARCHITECTURES
+from .sample import generate, mark_origin
+from .store import Run
+from .train import create_run, make_train_config, resolve_device, train_and_record
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
+    p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
+    p.add_argument("-o", "--work-dir", default="out", help="the run directory to write (or read with --sample-only)")
+    p.add_argument("--type", default="transformer", choices=list(ARCHITECTURES), help="the architecture")
+    p.add_argument("--resume", action="store_true", help="continue training the run in --work-dir")
+    p.add_argument("--sample-only", action="store_true", help="only sample from the best checkpoint")
+    p.add_argument("-n", "--num-workers", type=int, default=0, help="accepted for compatibility; unused")
+    p.add_argument("--max-steps", type=int, default=None, help="training steps (-1: until stopped)")
+    p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto")
+    p.add_argument("--seed", type=int, default=3407)
+    p.add_argument("--eval-interval", type=int, default=None, help="steps between evaluations and checkpoints")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    g = p.add_argument_group("sampling")
+    g.add_argument("--top-k", type=int, default=-1, help="keep the k likeliest characters (-1: all)")
+    g.add_argument("--top-p", type=float, default=None, help="nucleus sampling probability mass")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--num-samples", type=int, default=50)
+    g.add_argument("--prefix", default="", help="every sample starts with this")
+    m = p.add_argument_group("model (defaults depend on --type)")
+    m.add_argument("--n-layer", type=int, default=None)
+    m.add_argument("--n-head", type=int, default=None)
+    m.add_argument("--n-embd", type=int, default=None)
+    m.add_argument("--n-embd2", type=int, default=None)
+    m.add_argument("--block-size", "--context", dest="context", type=int, default=None,
+                   help="context length of mlp (characters seen)")
+    m.add_argument("--dropout", type=float, default=None)
+    o = p.add_argument_group("optimization (defaults depend on --type)")
+    o.add_argument("-b", "--batch-size", type=int, default=None)
+    o.add_argument("-l", "--learning-rate", type=float, default=None)
+    o.add_argument("-w", "--weight-decay", type=float, default=None)
+    return p
+
+
+def print_samples(run: Run, args, device, dataset=None):
+    model, config = run.load_model(device)
+    samples = generate(model, run.vocab(config), num_samples=args.num_samples, temperature=args.temperature,
+                       top_k=args.top_k if args.top_k > 0 else None, top_p=args.top_p, prefix=args.prefix,
+                       seed=args.seed, device=device)
+    if dataset is not None:
+        mark_origin(samples, dataset.train_lines, dataset.test_lines)
+    for origin, title in (("train", "in train"), ("test", "in test"), ("new", "new"), ("?", "samples")):
+        group = [s.text for s in samples if s.origin == origin]
+        if group:
+            print("-" * 80)
+            print(f"{len(group)} samples that are {title}:" if origin != "?" else f"{len(group)} samples:")
+            for text in group:
+                print(text)
+    print("-" * 80)
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run_cli(args)
+    except MakemoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run_cli(args) -> int:
+    device = resolve_device(args.device)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    limits = load_limits()
+    run = Run(args.work_dir)
+    if args.sample_only:
+        dataset = None
+        if run.exists() and Path(args.input_file).is_file():
+            config = run.read_config()
+            candidate = load_file(args.input_file, config["split_seed"], limits)
+            dataset = candidate if candidate.sha256 == config["dataset"]["sha256"] else None
+        print_samples(run, args, device, dataset)
+        return 0
+    if run.exists() and not args.resume:
+        print(f"error: {run.path} already holds a run; pass --resume to continue it, or choose another -o.",
+              file=sys.stderr)
+        return 1
+    if args.resume:
+        config = run.read_config()
+        dataset = load_file(args.input_file, config["split_seed"], limits)
+    else:
+        dataset = load_file(args.input_file, args.seed, limits)
+        train_config = make_train_config(
+            args.type, limits, learning_rate=args.learning_rate, batch_size=args.batch_size,
+            weight_decay=args.weight_decay, max_steps=args.max_steps, time_budget=args.time_budget,
+            eval_interval=args.eval_interval, seed=args.seed,
+        )
+        overrides = dict(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_embd2=args.n_embd2,
+                         context=args.context, dropout=args.dropout)
+        create_run(run, dataset, args.type, overrides, train_config, limits, dataset_file=args.input_file)
+        config = run.read_config()
+    print(f"{config['arch']}: {config['params']:,} parameters; {len(dataset.train_lines):,} training and "
+          f"{len(dataset.test_lines):,} test lines; vocabulary {dataset.vocab.size - 1} characters; device {device}")
+    stop = {"now": False}
+
+    def on_signal(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    final = train_and_record(run, dataset, device, should_stop=lambda: stop["now"], report=print_progress)
+    config = run.read_config()
+    print(f"{final}: best test loss {config['best_test_loss']:.4f} at step {config['best_step']}; "
+          f"weights in {run.file('model.safetensors')}")
+    return 0
+
+
+def print_progress(record):
+    if record["kind"] == "eval":
+        print(f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}",
+              flush=True)
+    elif record["step"] % 500 == 0 or record["step"] == 50:
+        print(f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
+              f"{record['tokens_per_s']:,.0f} tokens/s", flush=True)

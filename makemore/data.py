@@ -1,0 +1,188 @@
+"""Reading a one-example-per-line text file, its vocabulary, the train/test split and batches.
+
+Token 0 marks both the start and the end of a line; characters are tokens 1..V-1.
+A line "emma" becomes inputs [0, e, m, m, a] and targets [e, m, m, a, 0]; padding targets are -1.
+"""
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import DataError
+from .limits import Limits, load_limits
+
+BOUNDARY = 0
+IGNORE = -1
+
+
+def decode_text(raw: bytes, limits: Limits) -> str:
+    """Bytes -> text, rejecting what is not UTF-8 text with a message that says where and why."""
+    if len(raw) > limits.max_upload_bytes:
+        raise DataError(
+            f"The file is {len(raw) / 1e6:.1f} MB, over the {limits.max_upload_bytes / 1e6:.1f} MB limit: "
+            "use a smaller file (or raise MAKEMORE_MAX_UPLOAD_BYTES)."
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError("The file starts like UTF-16 text but does not decode: re-save it as UTF-8.") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\x00" in raw:
+        raise DataError(
+            "The file is not text (it contains NUL bytes, like an image or a program): "
+            "upload a plain .txt file with one example per line."
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"The file is not UTF-8: line {line} has the byte 0x{raw[e.start]:02x}, which UTF-8 does not allow. "
+            "Re-save the file as UTF-8 and upload it again."
+        ) from None
+
+
+def parse_lines(text: str, limits: Limits) -> list[str]:
+    """Text -> stripped, non-blank lines, checked against the limits."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise DataError("The file has no examples: it is empty or only blank lines. Put one example per line.")
+    if len(lines) < 2:
+        raise DataError("The file has only one example: at least 2 lines are needed (one is held out for testing).")
+    if len(lines) > limits.max_lines:
+        raise DataError(
+            f"The file has {len(lines):,} lines, over the limit of {limits.max_lines:,}: "
+            "keep a sample of the lines (or raise MAKEMORE_MAX_LINES)."
+        )
+    for number, line in enumerate(lines, 1):
+        if len(line) > limits.max_line_chars:
+            raise DataError(
+                f"Example {number} is {len(line):,} characters long, over the limit of {limits.max_line_chars:,}: "
+                "each line should be one short example (a name, a word); split or shorten long lines."
+            )
+    vocab_size = len(set().union(*map(set, lines)))
+    if vocab_size > limits.max_vocab:
+        raise DataError(
+            f"The file uses {vocab_size:,} distinct characters, over the limit of {limits.max_vocab:,}: "
+            "a character model needs a smaller alphabet; keep fewer scripts (or raise MAKEMORE_MAX_VOCAB)."
+        )
+    return lines
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class Vocab:
+    """Characters in sorted order; token i+1 is chars[i], token 0 the boundary."""
+
+    chars: list[str]
+
+    @classmethod
+    def from_lines(cls, lines):
+        return cls(sorted(set().union(*map(set, lines))))
+
+    def __post_init__(self):
+        self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}
+
+    @property
+    def size(self) -> int:
+        return len(self.chars) + 1
+
+    def encode(self, text: str) -> list[int]:
+        unknown = sorted(set(text) - self.stoi.keys())
+        if unknown:
+            raise DataError(
+                f"The characters {''.join(unknown)!r} never occur in the training data, so the model cannot use "
+                "them: remove them."
+            )
+        return [self.stoi[c] for c in text]
+
+    def decode(self, tokens) -> str:
+        return "".join(self.chars[t - 1] for t in tokens if t > 0)
+
+
+def split_lines(lines: list[str], seed: int) -> tuple[list[str], list[str]]:
+    """Classic makemore split: 10% of the lines (at most 1000, at least 1) held out for testing."""
+    test_size = max(1, min(1000, len(lines) // 10))
+    order = torch.randperm(len(lines), generator=torch.Generator().manual_seed(seed)).tolist()
+    return [lines[i] for i in order[test_size:]], [lines[i] for i in order[:test_size]]
+
+
+def encode_lines(lines: list[str], vocab: Vocab, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lines -> (inputs, targets), both (N, block_size) int tensors built once."""
+    x = torch.zeros(len(lines), block_size, dtype=torch.int32)
+    y = torch.full((len(lines), block_size), IGNORE, dtype=torch.int32)
+    for row, line in enumerate(lines):
+        tokens = vocab.encode(line)
+        n = len(tokens)
+        x[row, 1 : n + 1] = torch.tensor(tokens, dtype=torch.int32)
+        y[row, :n] = torch.tensor(tokens, dtype=torch.int32)
+        y[row, n] = BOUNDARY
+    return x, y
+
+
+@dataclass
+class Dataset:
+    """A data set ready for training: lines, vocabulary, split and tensors."""
+
+    name: str
+    sha256: str
+    lines: list[str]
+    vocab: Vocab
+    train_lines: list[str]
+    test_lines: list[str]
+    split_seed: int
+
+    @property
+    def block_size(self) -> int:
+        return max(map(len, self.lines)) + 1
+
+    def tensors(self, split: str):
+        lines = self.train_lines if split == "train" else self.test_lines
+        return encode_lines(lines, self.vocab, self.block_size)
+
+
+def load_bytes(raw: bytes, name: str, split_seed: int = 3407, limits: Limits | None = None) -> Dataset:
+    limits = limits or load_limits()
+    lines = parse_lines(decode_text(raw, limits), limits)
+    train, test = split_lines(lines, split_seed)
+    return Dataset(name, sha256(raw), lines, Vocab.from_lines(lines), train, test, split_seed)
+
+
+def load_file(path, split_seed: int = 3407, limits: Limits | None = None) -> Dataset:
+    """Read and validate a data file; raises DataError with an actionable message."""
+    path = Path(path)
+    limits = limits or load_limits()
+    if not path.is_file():
+        raise DataError(f"No data file at {path}: give the path of a .txt file with one example per line.")
+    if path.stat().st_size > limits.max_upload_bytes:
+        raise DataError(
+            f"{path.name} is {path.stat().st_size / 1e6:.1f} MB, over the {limits.max_upload_bytes / 1e6:.1f} MB "
+            "limit: use a smaller file (or raise MAKEMORE_MAX_UPLOAD_BYTES)."
+        )
+    return load_bytes(path.read_bytes(), path.stem, split_seed, limits)
+
+
+class Batcher:
+    """Random training batches drawn from tensors that stay in memory; no per-step collation."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, device, seed: int):
+        self.x, self.y = x.to(device), y.to(device)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, batch_size: int):
+        ix = torch.randint(len(self.x), (batch_size,), generator=self.generator).to(self.x.device)
+        x, y = self.x[ix].long(), self.y[ix].long()
+        return trim(x, y)
+
+
+def trim(x: torch.Tensor, y: torch.Tensor):
+    """Drop padding columns that no row in the batch uses: shorter sequences, faster steps."""
+    used = int((y != IGNORE).sum(0).nonzero().max()) + 1
+    return x[:, :used], y[:, :used]

@@ -1,0 +1,21 @@
+"""Exceptions a person can act on: every message says what is wrong and what to do."""
+
+
+class MakemoreError(Exception):
+    """Base class: the message is meant for the user, never a traceback."""
+
+
+class DataError(MakemoreError):
+    """The training text cannot be used as it is."""
+
+
+class ConfigError(MakemoreError):
+    """A hyperparameter or option is out of its allowed range."""
+
+
+class CheckpointError(MakemoreError):
+    """A run directory or its files are missing, damaged or inconsistent."""
+
+
+class NameError_(MakemoreError):
+    """A data set or run name is unsafe (a path, a NUL, too long)."""
