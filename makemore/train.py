@@ -194,16 +194,24 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
                      started=started)
     model.train()
 
+    uniform_loss = math.log(dataset.vocab.size)
+
+    def check_diverged(loss_value, at_step):
+        # far worse than guessing uniformly: the weights have blown up and will not come back usefully
+        if not math.isfinite(loss_value) or loss_value > max(10.0, 3 * uniform_loss):
+            raise Diverged(
+                f"Training diverged: the loss reached {loss_value:.4g} at step {at_step} (a uniform guess scores "
+                f"{uniform_loss:.2f}). Lower the learning rate (it was {c.learning_rate:g}); "
+                "the best checkpoint from before is kept."
+            )
+
     def elapsed():
         return elapsed_before + time.time() - started
 
     def checkpoint(train_loss, test_loss, lr, speed):
         nonlocal best
-        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
-            raise Diverged(
-                f"Training diverged: the loss became {test_loss} by step {step}. Lower the learning rate "
-                f"(it was {c.learning_rate:g}); the best checkpoint from before is kept."
-            )
+        check_diverged(train_loss, step)
+        check_diverged(test_loss, step)
         record = {"kind": "eval", "step": step, "train_loss": train_loss, "test_loss": test_loss, "lr": lr,
                   "tokens_per_s": speed, "elapsed": round(elapsed(), 3), "time": time.time()}
         run.append_metrics(record)
@@ -244,11 +252,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         tokens += int((yb != -1).sum())
         if step % c.log_interval == 0:
             loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise Diverged(
-                    f"Training diverged: the loss became {loss_value} at step {step}. Lower the learning rate "
-                    f"(it was {c.learning_rate:g}); the best checkpoint from before is kept."
-                )
+            check_diverged(loss_value, step)
             now = time.time()
             speed = tokens / max(1e-9, now - last_log)
             tokens, last_log = 0, now
