@@ -70,8 +70,6 @@ def check_train_config(c: TrainConfig, limits=None):
             bad(f"max steps {c.max_steps:,} is over this server's limit of {limits.max_steps:,}.")
         if c.time_budget > limits.max_time_budget:
             bad(f"time budget {c.time_budget:g} s is over this server's limit of {limits.max_time_budget:g} s.")
-        if limits.public and c.max_steps == -1 and not c.time_budget:
-            bad("Give a step limit or a time budget.")
 
 
 def create_run(run: Run, dataset: Dataset, arch: str, model_overrides: dict, train_config: TrainConfig,

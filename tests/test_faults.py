@@ -65,3 +65,40 @@ def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path, monkeyp
         store.atomic_write_json(target, {"v": 2})
     assert store.read_json(target) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_sigkill_at_any_moment_loses_nothing_and_resume_continues(tmp_path, names_file):
+    """Kill a real training process repeatedly at arbitrary moments, saves included."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    dataset = load_file(names_file)
+    run = Run(tmp_path / "run")
+    # an evaluation (and two checkpoint writes) every 5 steps, so kills often land mid-save
+    create_run(run, dataset, "transformer", {"n_layer": 2, "n_embd": 32, "n_head": 2},
+               make_train_config("transformer", max_steps=100_000, eval_interval=5, log_interval=5))
+    command = [sys.executable, "-m", "makemore.worker", str(run.path), str(names_file), "--device", "cpu"]
+    rng = random.Random(0)
+    reached = []
+    for attempt in range(4):
+        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline and run.read_status().get("pid") != child.pid:
+            time.sleep(0.02)
+        time.sleep(0.3 + rng.random() * 1.2)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        assert child.returncode == -signal.SIGKILL
+        model, config = run.load_model()  # the best checkpoint is always whole
+        tensors = run.read_tensors("last.safetensors")  # and so is the resume point
+        reached.append(int(tensors["progress.step"]))
+        assert run.read_config()["arch"] == "transformer"
+        assert all("step" in r for r in run.read_metrics())
+    assert reached == sorted(reached) and reached[-1] > reached[0], "each resume continued from the last save"
+    leftovers = [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) <= 4  # a temp file cut by a kill is harmless and never read
