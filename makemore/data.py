@@ -115,15 +115,17 @@ def split_lines(lines: list[str], seed: int) -> tuple[list[str], list[str]]:
 
 
 def encode_lines(lines: list[str], vocab: Vocab, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lines -> (inputs, targets), both (N, block_size) int tensors built once."""
-    x = torch.zeros(len(lines), block_size, dtype=torch.int32)
-    y = torch.full((len(lines), block_size), IGNORE, dtype=torch.int32)
-    for row, line in enumerate(lines):
-        tokens = vocab.encode(line)
-        n = len(tokens)
-        x[row, 1 : n + 1] = torch.tensor(tokens, dtype=torch.int32)
-        y[row, :n] = torch.tensor(tokens, dtype=torch.int32)
-        y[row, n] = BOUNDARY
+    """Lines -> (inputs, targets), both (N, block_size) tensors built once, int16 where the vocabulary fits."""
+    dtype = torch.int16 if vocab.size < 2**15 else torch.int32
+    lengths = torch.tensor([len(line) for line in lines], dtype=torch.long)
+    flat = torch.tensor(vocab.encode("".join(lines)), dtype=dtype)
+    rows = torch.repeat_interleave(torch.arange(len(lines)), lengths)
+    cols = torch.arange(len(flat)) - torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
+    x = torch.zeros(len(lines), block_size, dtype=dtype)
+    y = torch.full((len(lines), block_size), IGNORE, dtype=dtype)
+    x[rows, cols + 1] = flat
+    y[rows, cols] = flat
+    y[torch.arange(len(lines)), lengths] = BOUNDARY
     return x, y
 
 

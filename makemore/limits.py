@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 _LOCAL = dict(
     max_upload_bytes=50_000_000,
     max_lines=1_000_000,
-    max_line_chars=1_000,
+    max_line_chars=256,
     max_vocab=2_000,
     max_params=50_000_000,
     max_steps=1_000_000,
