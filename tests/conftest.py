@@ -23,3 +23,73 @@ def small_file(tmp_path):
     path = tmp_path / "twenty.txt"
     path.write_text("\n".join(TWENTY_NAMES) + "\n", encoding="utf-8")
     return path
+
+
+# --- the web app, for tests/test_app_api.py and tests/test_browser.py ---------------------------
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kill_workers(root: Path):
+    """End the training processes the app under test left running (found by pid, checked to be ours)."""
+    import json
+    import signal
+    from makemore.jobs import is_worker_of
+    from makemore.store import Run
+    for status in root.glob("checkpoints/*/status.json"):
+        try:
+            pid = json.loads(status.read_text()).get("pid")
+        except (OSError, ValueError):
+            continue
+        if is_worker_of(pid, Run(status.parent)):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app running in a child process on a free port, with MAKEMORE_ROOT in a temporary folder
+    that holds a small data set 'tiny' (300 names) besides the bundled ones."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("app-root")
+    (root / "datasets").mkdir()
+    lines = (ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").splitlines()[:300]
+    (root / "datasets" / "tiny.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "MAKEMORE_ROOT": str(root), "GRADIO_ANALYTICS_ENABLED": "False", "MAKEMORE_MAX_JOBS": "2",
+           "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1"}
+    log_path = root / "app.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"the app did not answer within 180 s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+    yield SimpleNamespace(url=url, root=root, log=log_path)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    kill_workers(root)

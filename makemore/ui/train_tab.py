@@ -1,0 +1,242 @@
+"""The Train tab: choose data and architecture, start a run, and watch it learn (refreshed by a timer)."""
+import sys
+import traceback
+
+import gradio as gr
+
+from ..errors import ConfigError, MakemoreError
+from ..models import ARCHITECTURES, BOUNDS
+from ..store import METRICS, SAMPLES, STATUS
+from ..workspace import safe_config
+from .common import Context, fmt_seconds, friendly, loss_figure, run_choices, run_update, runs_table
+
+MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
+    "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
+    "n_embd2": "hidden size (n_embd2)", "context": "context in characters", "dropout": "dropout",
+}
+DEFAULT_ARCH = "transformer"
+DEFAULT_SECONDS = 60
+DEFAULT_STEPS = 2000
+
+
+def auto_intervals(max_steps: int) -> tuple[int, int]:
+    """(eval_interval, log_interval) giving a chart with a few dozen points whatever the length."""
+    evals = 100 if max_steps <= 0 else max(10, min(500, max_steps // 20))
+    return evals, max(1, min(50, evals // 5))
+
+
+def start_run(ctx: Context, dataset, arch, model: dict, learning_rate, batch_size, weight_decay, amount, unit, seed,
+              eval_interval=0) -> str:
+    if not dataset:
+        raise ConfigError("Pick a data set first.")
+    if not amount or amount <= 0:
+        raise ConfigError("Give how long to train: a positive number of seconds or steps.")
+    max_steps, budget = (int(amount), 0.0) if unit == "steps" else (-1, float(amount))
+    evals, logs = auto_intervals(max_steps)
+    if eval_interval and eval_interval > 0:
+        evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
+    return ctx.jobs.create(dataset, arch, model, learning_rate=learning_rate,
+                           batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
+                           max_steps=max_steps, time_budget=budget, seed=int(seed), eval_interval=evals,
+                           log_interval=logs)
+
+
+def describe(ctx: Context, run_id: str) -> tuple[str, str]:
+    """(status line, progress bar HTML) of a run."""
+    run = ctx.ws.run(run_id)
+    config, status = safe_config(run), run.read_status()
+    state, step = status["state"], int(status.get("step") or 0)
+    max_steps, budget = status.get("max_steps") or -1, status.get("time_budget") or 0
+    elapsed = float(status.get("elapsed") or 0)
+    head = (f"`{run_id}` · {config.get('arch')} ({config.get('params', 0):,} parameters) "
+            f"on **{config.get('dataset', {}).get('name')}**")
+    best = status.get("best_test_loss") or config.get("best_test_loss")
+    best_text = f"best test loss **{best:.4f}**" if isinstance(best, float) else "no evaluation yet"
+    if state == "queued":
+        queue = ctx.jobs.queued()
+        position = queue.index(run_id) + 1 if run_id in queue else 1
+        line = (f"**Queued** (position {position} of {len(queue)}): waiting for a free training slot; "
+                f"{len(ctx.jobs.active())} of {ctx.jobs.limits.max_jobs} busy. {head}")
+    elif state == "running":
+        line = f"**Training** {head} · step {step:,} · {best_text}"
+    elif state in ("failed", "interrupted"):
+        at = f" at step {step:,}" if "step" in status else ""
+        line = f"**{state.capitalize()}**{at}: {status.get('error', '')} {head}"
+    else:
+        line = f"**{state.capitalize()}** at step {step:,} · {best_text} · {head}"
+
+    fractions = ([step / max_steps] if max_steps > 0 else []) + ([elapsed / budget] if budget > 0 else [])
+    fraction = 1.0 if state == "finished" else min(1.0, max(fractions, default=0.0))
+    rate = step / elapsed if elapsed > 0 else 0
+    etas = ([(max_steps - step) / rate] if max_steps > 0 and rate else []) + ([budget - elapsed] if budget > 0 else [])
+    parts = [f"step {step:,}" + (f" of {max_steps:,}" if max_steps > 0 else ""),
+             f"{fmt_seconds(elapsed)} elapsed" + (f" of {fmt_seconds(budget)}" if budget > 0 else "")]
+    if state == "running":
+        parts.append(f"ETA {fmt_seconds(max(0, min(etas)))}" if etas else "ETA ?")
+    if status.get("tokens_per_s"):
+        parts.append(f"{status['tokens_per_s']:,.0f} tokens/s")
+    color = {"running": "#2ca02c", "failed": "#d62728", "interrupted": "#ff7f0e"}.get(state, "#1f77b4")
+    bar = (f'<div style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
+           f'<div style="width:{fraction * 100:.1f}%;height:100%;background:{color};transition:width .5s"></div></div>'
+           f'<div style="margin-top:4px;font-size:0.95em">{fraction * 100:.0f}% · {" · ".join(parts)}</div>')
+    return line, bar
+
+
+def progress(ctx: Context, run_id):
+    """Status line, progress bar, loss chart and latest samples of a run."""
+    if not run_id:
+        return "No run selected: start one on the left.", "", loss_figure([]), ""
+    run = ctx.ws.run(run_id)
+    line, bar = describe(ctx, run_id)
+    return line, bar, loss_figure(run.read_metrics()), "\n".join(run.read_samples())
+
+
+def signature(ctx: Context, run_id):
+    """Changes whenever anything the Train tab shows changes."""
+    def stamp(path):
+        try:
+            s = path.stat()
+            return s.st_mtime_ns, s.st_size
+        except OSError:
+            return None
+    files = [ctx.ws.run(run_id).file(n) for n in (STATUS, METRICS, SAMPLES)] if run_id else []
+    return [stamp(p) for p in files] + [(r.id, stamp(r.file(STATUS))) for r in ctx.ws.list_runs()]
+
+
+def build(ctx: Context):
+    limits = ctx.ws.limits
+    spec = ARCHITECTURES[DEFAULT_ARCH]
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
+                                  elem_id="train-dataset")
+            arch = gr.Dropdown([(a.title, a.name) for a in ARCHITECTURES.values()], value=DEFAULT_ARCH,
+                               label="Architecture", elem_id="train-arch")
+            with gr.Row():
+                amount = gr.Number(DEFAULT_SECONDS, label="Train for", minimum=1, precision=0, min_width=100,
+                                   elem_id="train-amount")
+                unit = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100,
+                                elem_id="train-unit")
+            with gr.Accordion("Hyperparameters", open=False):
+                model = {}  # values start blank (so API callers get each architecture's defaults); filled on load
+                for name, label in MODEL_FIELDS.items():
+                    visible = name in spec.uses
+                    if name == "dropout":
+                        model[name] = gr.Number(None, label=label, minimum=0, maximum=0.9, step=0.05, visible=visible)
+                    else:
+                        low, high = BOUNDS[name]
+                        model[name] = gr.Number(None, label=label, minimum=low, maximum=high, precision=0,
+                                                visible=visible)
+                learning_rate = gr.Number(None, label="learning rate", minimum=1e-6, maximum=10)
+                batch_size = gr.Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
+                weight_decay = gr.Number(None, label="weight decay", minimum=0, maximum=10)
+                eval_interval = gr.Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
+            seed = gr.Number(3407, label="seed", precision=0)
+            start = gr.Button("Start training", variant="primary", elem_id="train-start")
+        with gr.Column(scale=2):
+            with gr.Row():
+                run_id = gr.Dropdown(run_choices(ctx.ws), label="Run", scale=4, allow_custom_value=True,
+                                     elem_id="train-run",
+                                     value=(run_choices(ctx.ws) or [None])[0])
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
+                resume = gr.Button("Resume", scale=1, min_width=80)
+            status = gr.Markdown(label="status", elem_id="train-status")
+            bar = gr.HTML(label="progress", elem_id="train-progress")
+            chart = gr.Plot(label="Loss", show_label=False, elem_id="train-chart")
+            with gr.Accordion("Resume options (to train a finished run further)", open=False):
+                with gr.Row():
+                    more_steps = gr.Number(0, label="raise max steps to (0 = keep)", minimum=0,
+                                           maximum=limits.max_steps, precision=0)
+                    more_seconds = gr.Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
+                                             maximum=limits.max_time_budget)
+            samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
+                                 elem_id="train-samples")
+    runs = gr.Dataframe(runs_table(ctx.ws), label="All runs (click one to show it)", interactive=False, max_height=300)
+    refresh = gr.Button("Refresh", size="sm")
+    seen = gr.State(None)
+    timer = gr.Timer(1.5)
+
+    def on_arch(name):
+        """Show the hyperparameters this architecture uses, with its defaults."""
+        a = ARCHITECTURES[name]
+        updates = [gr.update(visible=f in a.uses, value=a.defaults.get(f)) for f in MODEL_FIELDS]
+        return (*updates, a.training["learning_rate"], a.training["batch_size"], a.training["weight_decay"], name)
+
+    @friendly
+    def start_training(dataset, arch, n_layer=None, n_head=None, n_embd=None, n_embd2=None, context=None, dropout=None,
+                       learning_rate=None, batch_size=None, weight_decay=None, amount=DEFAULT_SECONDS, unit="seconds",
+                       seed=3407, eval_interval=0, shown_for=None):
+        """Create a run and queue it; returns at once. Blank hyperparameters take the architecture's defaults."""
+        values = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_embd2=n_embd2, context=context,
+                      dropout=dropout)
+        if shown_for not in (None, arch):  # Start came before the page showed the new architecture's values
+            values, learning_rate, batch_size, weight_decay = {}, None, None, None
+        values = {k: (float(v) if k == "dropout" else int(v)) for k, v in values.items() if v is not None}
+        new = start_run(ctx, dataset, arch, values, learning_rate, batch_size, weight_decay, amount, unit, seed,
+                        eval_interval)
+        state = ctx.ws.run(new).read_status()["state"]
+        return new, f"Started `{new}`: it is {state}."
+
+    @friendly
+    def stop_training(run):
+        if not run:
+            raise ConfigError("Pick a run to stop.")
+        state = ctx.jobs.stop(run)
+        return {"stopping": f"Stopping `{run}`: it saves a checkpoint and ends within a second.",
+                "stopped": f"`{run}` was waiting in the queue; it is now stopped (Resume queues it again)."}.get(
+            state, f"`{run}` is not training (it is {state}).")
+
+    @friendly
+    def resume_training(run, max_steps, time_budget):
+        if not run:
+            raise ConfigError("Pick a run to resume.")
+        state = ctx.jobs.resume(run, int(max_steps or 0) or None, float(time_budget or 0) or None)
+        return f"`{run}` is {state}."
+
+    @friendly
+    def run_progress(run):
+        return progress(ctx, run)
+
+    def run_status(run: str) -> dict:
+        """The run's status, latest metrics and samples as plain JSON (for API clients)."""
+        r = ctx.ws.run(run)
+        metrics = r.read_metrics()
+        evals = [m for m in metrics if m.get("kind") == "eval"]
+        return {"run": run, "status": r.read_status(), "records": len(metrics),
+                "last_eval": evals[-1] if evals else None, "samples": r.read_samples()}
+
+    def tick(run, last):
+        """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed."""
+        try:
+            now = signature(ctx, run)
+            if now != last:
+                return (*progress(ctx, run), runs_table(ctx.ws), now)
+        except MakemoreError:  # a bad run name typed in: the run_id change event already said so
+            pass
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+        return (gr.skip(),) * 6
+
+    def pick_row(table, evt: gr.SelectData):
+        return table.iloc[evt.index[0]]["run"] if evt.index is not None else gr.skip()
+
+    model_inputs = [model[f] for f in MODEL_FIELDS]
+    shown_for = gr.State(None)  # the architecture whose values the fields hold (None: API call, trust them)
+    arch.change(on_arch, arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for],
+                api_visibility="private")
+    unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, unit, amount, api_visibility="private")
+    refresh_runs = dict(fn=lambda run: run_update(ctx.ws, run), inputs=run_id, outputs=run_id,
+                        api_visibility="private", show_progress="hidden")
+    start.click(start_training, [dataset, arch, *model_inputs, learning_rate, batch_size, weight_decay, amount, unit,
+                                 seed, eval_interval, shown_for], [run_id, status],
+                api_name="start_training").then(**refresh_runs)
+    stop.click(stop_training, run_id, status, api_name="stop_training")
+    resume.click(resume_training, [run_id, more_steps, more_seconds], status, api_name="resume_training")
+    shown = [status, bar, chart, samples]
+    run_id.change(run_progress, run_id, shown, api_name="run_progress", show_progress="hidden")
+    refresh.click(lambda: runs_table(ctx.ws), None, runs, api_name="list_runs").then(**refresh_runs)
+    timer.tick(tick, [run_id, seen], [*shown, runs, seen], show_progress="hidden", api_visibility="private")
+    gr.api(friendly(run_status), api_name="run_status")
+    runs.select(pick_row, runs, run_id, api_visibility="private")
+    defaults = (arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for], on_arch)
+    return dataset, run_id, defaults

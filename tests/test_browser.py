@@ -1,0 +1,94 @@
+"""The app in a real browser (headless Chromium through Playwright): every tab, a live training chart,
+sampling, comparing, and an unusable upload explained in the page. Screenshots go to artifacts/screenshots/."""
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "artifacts" / "screenshots"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+
+
+@pytest.fixture(scope="module")
+def page(app_server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)  # fails if it is missing
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(app_server.url)
+        yield page
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def choose(page, elem_id, text):
+    """Pick an option of a gradio dropdown."""
+    page.locator(f"#{elem_id} input").click()
+    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
+
+
+def test_walk_the_app(page):
+    expect(page.locator("#intro")).to_contain_text("makemore playground")
+
+    # Data: the bundled names, with charts and a preview
+    expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=60_000)
+    expect(page.locator("#data-summary")).to_contain_text("unique")
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
+    shot(page, "1-data")
+    page.locator("#data-upload input[type=file]").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(page.locator("#data-message")).to_contain_text("not text", timeout=30_000)
+    assert "Traceback" not in page.locator("#data-message").inner_text()
+    expect(page.locator("#data-upload")).not_to_contain_text("photo.png")  # cleared, ready for another file
+    shot(page, "2-data-binary-upload")
+
+    # Train: a short run on the small data set; the chart updates by itself
+    page.get_by_role("tab", name="Train").click()
+    choose(page, "train-dataset", "tiny")
+    choose(page, "train-arch", "Bigram")
+    page.locator("#train-amount input").fill("5")
+    page.locator("#train-start").click()  # a second run, to compare with
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-bigram"))
+    choose(page, "train-arch", "MLP")
+    page.locator("#train-amount input").fill("10")
+    page.locator("#train-start").click()
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-mlp"))
+    status = page.locator("#train-status")
+    expect(status).to_contain_text("Training", timeout=60_000)
+    expect(page.locator("#train-chart .scatterlayer .trace").first).to_be_attached(timeout=60_000)
+    progress = page.locator("#train-progress")
+    expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+    before = progress.inner_text()
+    expect(progress).not_to_have_text(before, timeout=30_000)  # no click: the timer refreshed it
+    shot(page, "3-train-running")
+    expect(status).to_contain_text("Finished", timeout=90_000)
+    expect(page.locator("#train-samples textarea")).not_to_have_value("")
+    shot(page, "4-train-finished")
+
+    # Sample: from the run just trained, then score a line
+    page.get_by_role("tab", name="Sample").click()
+    expect(page.locator("#sample-table")).to_be_visible()
+    page.locator("#sample-go").click()
+    expect(page.locator("#sample-table [role=grid]")).to_have_attribute("aria-rowcount", "21", timeout=30_000)
+    page.locator("#score-line input, #score-line textarea").first.fill("emma")
+    page.get_by_role("button", name="Score", exact=True).click()
+    expect(page.locator("#score-result")).to_contain_text("log-probability", timeout=30_000)
+    shot(page, "5-sample")
+
+    # Compare: the runs so far, overlaid
+    page.get_by_role("tab", name="Compare").click()
+    for arch in ("bigram", "mlp"):
+        choose(page, "compare-runs", f"tiny-{arch}")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(page.locator("#compare-chart .scatterlayer .trace")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#compare-table [role=grid]")).to_have_attribute("aria-rowcount", "3")
+    shot(page, "6-compare")
