@@ -65,8 +65,10 @@ def main():
         training, _ = client.predict("names", "gru", api_name="/start_training")
         latencies, failures = [], []
 
+        clients = [Client(url, verbose=False) for _ in range(args.concurrency)]  # connected before timing
+
         def one(i):
-            c = Client(url, verbose=False)
+            c = clients[i]
             t = time.perf_counter()
             try:
                 frame = c.predict("names-sampler", 1.0, 0, 1.0, args.num_samples, "", i, api_name="/sample")[0]
