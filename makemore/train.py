@@ -2,6 +2,11 @@
 
 It evaluates every `eval_interval` steps, appends metrics, keeps the best-by-test-loss weights in
 model.safetensors and the latest weights plus optimizer state in last.safetensors (for resume).
+
+Speed (measured by bench/throughput.py): batches of similar-length lines (BucketBatcher) so little
+padding is computed, the fused AdamW kernel, and no device sync per step (the loss and the token
+count are read only every `log_interval` steps). On a small shared CPU, one torch thread
+(`--threads 1`) avoids threads stalling while they wait for each other.
 """
 import math
 import os
@@ -151,6 +156,54 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
+class BucketBatcher(Batcher):
+    """Random batches of similar-length lines: less padding to compute, the same examples.
+
+    It draws a pool of `pool` batches' worth of random rows (with replacement, like Batcher), sorts the
+    pool by line length and hands out its `pool` slices in random order. Over a pool the model sees the
+    same random rows as with `pool` plain batches, but each batch is only as long as its own longest
+    line, not as long as the longest of a random mix (on names.txt: 8.5 instead of 10.5 positions for a
+    batch of 32, against 7.1 real ones on average).
+    """
+
+    def __init__(self, x, y, device, seed: int, pool: int = 8):
+        super().__init__(x, y, device, seed)
+        self.pool = pool
+        self.lengths = (self.y != -1).sum(1).cpu()
+        self.queue = []
+
+    def __call__(self, batch_size: int):
+        if not self.queue or len(self.queue[0]) != batch_size:
+            rows = torch.randint(len(self.x), (self.pool * batch_size,), generator=self.generator)
+            rows = rows[self.lengths[rows].argsort(stable=True)].view(self.pool, batch_size)
+            order = torch.randperm(self.pool, generator=self.generator)
+            self.queue = list(rows[order].to(self.x.device).unbind(0))
+        ix = self.queue.pop()
+        return trim(self.x[ix].long(), self.y[ix].long())
+
+
+def make_optimizer(model, c: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only; the fused kernel (one pass over each tensor) where
+    this torch and device have it, which on CPU makes the optimizer step about 2.5x cheaper."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": c.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    options = dict(lr=c.learning_rate, betas=(0.9, 0.99), eps=1e-8)
+    try:
+        return torch.optim.AdamW(groups, fused=True, **options)
+    except (RuntimeError, ValueError, TypeError):  # no fused kernel for this device or dtype
+        return torch.optim.AdamW(groups, **options)
+
+
+def train_step(model, optimizer, xb, yb) -> torch.Tensor:
+    """One optimization step; returns the loss as a tensor (reading it would wait for the device)."""
+    _, loss = model(xb, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 class Diverged(MakemoreError):
     pass
 
@@ -169,12 +222,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
     c = TrainConfig(**config["train"])
     torch.manual_seed(c.seed)
     model = build_model(config["arch"], run.model_config(config)).to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": c.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=c.learning_rate, betas=(0.9, 0.99), eps=1e-8,
-    )
+    optimizer = make_optimizer(model, c)
     step, elapsed_before, best = 0, 0.0, config.get("best_test_loss")
     if run.file(LAST).exists():
         tensors = run.read_tensors(LAST)
@@ -184,7 +232,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         elapsed_before = float(tensors["progress.elapsed"])
     x_train, y_train = dataset.tensors("train")
     x_test, y_test = dataset.tensors("test")
-    batcher = Batcher(x_train, y_train, device, c.seed + step)
+    batcher = BucketBatcher(x_train, y_train, device, c.seed + step)
     eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
     eval_test = x_test.to(device), y_test.to(device)
     started, last_log, tokens = time.time(), time.time(), 0
@@ -242,14 +290,12 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         for group in optimizer.param_groups:
             group["lr"] = lr
         xb, yb = batcher(c.batch_size)
-        _, loss = model(xb, yb)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        loss = train_step(model, optimizer, xb, yb)
         step += 1
-        tokens += int((yb != -1).sum())
+        tokens = tokens + (yb != -1).sum()  # a tensor: no device sync until the next log line
         if step % c.log_interval == 0:
             loss_value = loss.item()
+            tokens = int(tokens)
             check_diverged(loss_value, step)
             now = time.time()
             speed = tokens / max(1e-9, now - last_log)

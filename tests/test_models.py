@@ -102,7 +102,8 @@ def test_checkpoint_round_trip_gives_identical_logits_and_sampling_obeys_seed(tm
     for _ in range(len(greedy[0].text) + 1):
         logits, _ = model(torch.tensor([tokens]))
         tokens.append(int(logits[0, -1].argmax()))
-    assert vocab.decode(tokens[1:-1]) == greedy[0].text and tokens[-1] == 0
+    assert vocab.decode(tokens[1:-1]) == greedy[0].text
+    assert tokens[-1] == 0 or len(greedy[0].text) == twenty.block_size - 1  # ended, or cut at the length limit
 
 
 def test_sample_log_probability_matches_scoring(tmp_path, twenty):

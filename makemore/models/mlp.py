@@ -1,4 +1,5 @@
 """MLP over a fixed window of previous characters (Bengio et al. 2003)."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -16,6 +17,21 @@ class MLP(CharModel):
         self.head = nn.Linear(config.n_embd2, v)
         self.small_output_init(self.head)
 
+    def factored_hidden(self, windows):
+        """The same as hidden(concatenated embeddings), computed the cheap way.
+
+        The first layer is linear in each window slot's embedding, so for slot j the product of every
+        embedding with that slot's weights is a (vocab, n_embd2) table; a position's pre-activation is the
+        sum of one row from each slot's table. Building the tables costs context*vocab rows instead of
+        context*B*T rows, several times fewer multiply-adds for a batch of training rows.
+        """
+        k, v = windows.size(-1), self.wte.num_embeddings
+        weight = self.hidden.weight.view(-1, k, self.config.n_embd)  # (n_embd2, k, n_embd)
+        tables = torch.einsum("ve,hke->kvh", self.wte.weight, weight).reshape(k * v, -1)
+        rows = windows + torch.arange(k, device=windows.device) * v  # slot j's rows start at j*v
+        summed = F.embedding_bag(rows.reshape(-1, k), tables, mode="sum")
+        return summed.view(*windows.shape[:2], -1) + self.hidden.bias
+
     @property
     def receptive_field(self):
         return self.config.context
@@ -24,7 +40,10 @@ class MLP(CharModel):
         k = self.config.context
         padded = F.pad(idx, (k - 1, 0), value=self.blank)
         windows = padded.unfold(1, k, 1)  # (B, T, k): the k characters ending at each position
-        x = self.wte(windows).flatten(2)
-        x = self.drop(F.tanh(self.hidden(x)))
+        if windows[..., 0].numel() > self.wte.num_embeddings:
+            x = self.factored_hidden(windows)
+        else:  # few positions (decoding): the direct way is cheaper
+            x = self.hidden(self.wte(windows).flatten(2))
+        x = self.drop(F.tanh(x))
         logits = self.head(x)
         return logits, self.loss(logits, targets)
