@@ -103,6 +103,8 @@ def main():
     print(f"{'requests':>9} {'ok':>4} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  training job")
     print(f"{result['requests']:>9} {result['ok']:>4} {result['failed']:>7} {result['p50_ms']:>8} "
           f"{result['p95_ms']:>8} {result['max_ms']:>8}  {result['training_state_during_load']}")
+    for failure in failures[:5]:
+        print("failed:", failure)
     out = ROOT / "bench" / "results" / "load.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
