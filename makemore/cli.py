@@ -15,8 +15,15 @@ from .store import Run
 from .train import create_run, make_train_config, resolve_device, train_and_record
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag gives one line naming the problem, not the whole usage text."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see python -m makemore --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
+    p = OneLineParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
     p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
     p.add_argument("-o", "--work-dir", default="out", help="the run directory to write (or read with --sample-only)")
     p.add_argument("--type", default="transformer", choices=list(ARCHITECTURES), help="the architecture")

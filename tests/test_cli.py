@@ -82,3 +82,6 @@ def test_sample_only_without_a_run(tmp_path):
 def test_unknown_type_is_an_argparse_error(tmp_path):
     result = run_cli("--type", "mamba", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = run_cli("--max-steps", "lots", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid int value: 'lots'" in result.stderr
