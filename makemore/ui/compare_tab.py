@@ -55,9 +55,23 @@ def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42
     return pd.DataFrame(columns)
 
 
+def shipped_leaderboard(ctx) -> list[str]:
+    """What a first visit shows: the pretrained runs on the names data set, one per architecture."""
+    chosen = []
+    for run in ctx.ws.list_runs():
+        try:
+            config = run.read_config()
+        except MakemoreError:
+            continue
+        if config.get("shipped") and config["dataset"]["name"] == "names":
+            chosen.append(run.id)
+    return chosen
+
+
 def build(ctx: Context):
     with gr.Row():
-        runs = gr.Dropdown(run_choices(ctx.ws), multiselect=True, label="Runs to compare", allow_custom_value=True,
+        runs = gr.Dropdown(run_choices(ctx.ws), value=shipped_leaderboard(ctx), multiselect=True,
+                           label="Runs to compare", allow_custom_value=True,
                            elem_id="compare-runs", scale=4)
         x_axis = gr.Radio(["step", "seconds"], value="step", label="x axis", scale=1, min_width=160)
         go_button = gr.Button("Compare", variant="primary", scale=1, min_width=100)
@@ -67,7 +81,8 @@ def build(ctx: Context):
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature", min_width=160)
         num_samples = gr.Slider(1, 50, value=10, step=1, label="samples per run", min_width=160)
         seed = gr.Number(42, label="seed", precision=0, min_width=100)
-    samples = gr.Dataframe(label="Samples side by side (same settings and seed)", interactive=False, wrap=True,
+    samples = gr.Dataframe(pd.DataFrame({"press Compare to sample every chosen run with the same settings": []}),
+                           label="Samples side by side (same settings and seed)", interactive=False, wrap=True,
                            elem_id="compare-samples")
     with gr.Accordion("Train all architectures", open=True):
         gr.Markdown(f"Queue all {len(ARCHITECTURES)} architectures on one data set, each with the same time "
