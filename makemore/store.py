@@ -187,7 +187,11 @@ class Run:
             f.flush()
 
     def read_metrics(self) -> list[dict]:
-        """Every complete record; a line cut by a crash is skipped."""
+        """Every complete record; a line cut by a crash is skipped.
+
+        A "resume" record at step S drops the earlier records past S: that work was lost with the
+        process that did it and is done again from the last checkpoint.
+        """
         try:
             text = self.file(METRICS).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
@@ -195,9 +199,12 @@ class Run:
         records = []
         for line in text.splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(record, dict) and record.get("kind") == "resume":
+                records = [r for r in records if r.get("step", 0) <= record.get("step", 0)]
+            records.append(record)
         return records
 
     def write_status(self, state: str, **fields):

@@ -230,6 +230,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         restore_optimizer(optimizer, {k: v.to(device) if v.dim() else v for k, v in tensors.items()})
         step = int(tensors["progress.step"])
         elapsed_before = float(tensors["progress.elapsed"])
+        run.append_metrics({"kind": "resume", "step": step, "elapsed": round(elapsed_before, 3), "time": time.time()})
     x_train, y_train = dataset.tensors("train")
     x_test, y_test = dataset.tensors("test")
     batcher = BucketBatcher(x_train, y_train, device, c.seed + step)
