@@ -8,7 +8,7 @@ models shaped like the classic ones (bench/common.py CLASSIC_SHAPES). Every meas
 fresh process (so peak RSS is that run's alone); ours and the classic alternate, round after round,
 so that load from other processes hits both alike. A step is timed the way makemore.py times it:
 fetching the batch, forward, backward and the optimizer step; ours draws batches as train_run does
-(length-bucketed: makemore.train.BucketBatcher). Reported: the median over rounds of
+(length-bucketed: makemore.data.BucketBatcher). Reported: the median over rounds of
 each round's median step time, steps/s, tokens/s (targets that count in the loss, per second), peak
 RSS, and ours/classic as the median of the per-round ratios.
 
@@ -34,7 +34,8 @@ def worker_ours(arch, steps, warmup, batch_size, threads, shape):
 
     from makemore.data import load_file
     from makemore.models import build_model, get_architecture, make_config
-    from makemore.train import BucketBatcher, TrainConfig, make_optimizer, train_step
+    from makemore.data import BucketBatcher
+    from makemore.train import TrainConfig, make_optimizer, train_step
 
     if threads:
         torch.set_num_threads(threads)

@@ -48,27 +48,39 @@ def kill_workers(root: Path):
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The app running in a child process on a free port, with MAKEMORE_ROOT in a temporary folder
-    that holds a small data set 'tiny' (300 names) besides the bundled ones."""
+def wait_for(predicate, timeout=60, what="condition", interval=0.05):
+    """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def write_tiny_dataset(root: Path):
+    """A 300-name data set 'tiny' under root/datasets, for quick app runs."""
+    (root / "datasets").mkdir(exist_ok=True)
+    lines = (ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").splitlines()[:300]
+    (root / "datasets" / "tiny.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def start_app(root: Path, log_path: Path):
+    """The app in a child process (its own session) on a free port over `root`; (process, url)."""
     import subprocess
     import sys
     import time
     import urllib.request
-    from types import SimpleNamespace
 
-    root = tmp_path_factory.mktemp("app-root")
-    (root / "datasets").mkdir()
-    lines = (ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").splitlines()[:300]
-    (root / "datasets" / "tiny.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     port = free_port()
     env = {**os.environ, "MAKEMORE_ROOT": str(root), "GRADIO_ANALYTICS_ENABLED": "False", "MAKEMORE_MAX_JOBS": "2",
            "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1"}
-    log_path = root / "app.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while True:
@@ -77,19 +89,36 @@ def app_server(tmp_path_factory):
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
-                    break
+                    return proc, url
         except OSError:
             pass
         if time.time() > deadline:
             proc.kill()
             pytest.fail(f"the app did not answer within 180 s:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield SimpleNamespace(url=url, root=root, log=log_path)
+
+
+def stop_app(proc):
+    import subprocess
+
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app running in a child process on a free port, with MAKEMORE_ROOT in a temporary folder
+    that holds a small data set 'tiny' (300 names) besides the bundled ones."""
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("app-root")
+    write_tiny_dataset(root)
+    log_path = root / "app.log"
+    proc, url = start_app(root, log_path)
+    yield SimpleNamespace(url=url, root=root, log=log_path)
+    stop_app(proc)
     kill_workers(root)

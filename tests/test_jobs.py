@@ -14,7 +14,7 @@ from makemore.limits import load_limits
 from makemore.store import Run
 from makemore.train import create_run, make_train_config
 from makemore.workspace import Workspace
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 TINY = dict(model={"n_embd": 8, "n_embd2": 32}, eval_interval=10, log_interval=5)
 
@@ -36,16 +36,6 @@ def jobs(ws):
         pid = run.read_status().get("pid")
         if is_worker_of(pid, run):
             os.kill(pid, signal.SIGKILL)
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def state(run: Run) -> str:
