@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 import torch
 
-from makemore.data import Batcher, Vocab, encode_lines, load_bytes, load_file, split_lines
+from makemore.data import Batcher, BucketBatcher, Vocab, encode_lines, load_bytes, load_file, split_lines
 from makemore.errors import DataError
 from makemore.limits import load_limits
 
@@ -106,3 +106,22 @@ def test_batches_drop_unused_padding():
     x, y = encode_lines(["b", "b"], vocab, block_size=8)
     xb, yb = Batcher(x, y, "cpu", seed=0)(4)
     assert xb.shape == (4, 2) and yb.dtype == torch.long
+
+
+def test_bucketed_batches_are_whole_rows_of_similar_length_cut_to_their_longest():
+    lines = ["a" * n for n in range(1, 13) for _ in range(20)]
+    x, y = encode_lines(lines, Vocab.from_lines(lines), block_size=13)
+    batcher = BucketBatcher(x, y, "cpu", seed=0, pool=4)
+    spreads = []
+    for _ in range(12):  # three pools
+        xb, yb = batcher(16)
+        assert xb.dtype == yb.dtype == torch.long and xb.shape == yb.shape and len(xb) == 16
+        lengths = (yb == 1).sum(1).tolist()  # each row is "a" * n
+        width = xb.shape[1]
+        assert width == max(lengths) + 1  # as long as its longest row needs, no longer
+        for n, row_x, row_y in zip(lengths, xb.tolist(), yb.tolist()):
+            assert row_y == [1] * n + [0] + [-1] * (width - n - 1)
+            assert row_x == [0] + [1] * n + [0] * (width - n - 1)
+        spreads.append(max(lengths) - min(lengths))
+    # a pool of 64 random rows sorted into 4 batches: lengths within a batch stay close (random: about 10)
+    assert sum(spreads) / len(spreads) < 5
