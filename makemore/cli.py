@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("-b", "--batch-size", type=int, default=None)
     o.add_argument("-l", "--learning-rate", type=float, default=None)
     o.add_argument("-w", "--weight-decay", type=float, default=None)
+    o.add_argument("--compile", action="store_true",
+                   help="torch.compile the model for training (pays on a GPU; on a CPU the compile takes longer "
+                        "than it saves); falls back to eager if compiling fails")
     return p
 
 
@@ -112,7 +115,7 @@ def run_cli(args) -> int:
         train_config = make_train_config(
             args.type, limits, learning_rate=args.learning_rate, batch_size=args.batch_size,
             weight_decay=args.weight_decay, max_steps=args.max_steps, time_budget=args.time_budget,
-            eval_interval=args.eval_interval, seed=args.seed,
+            eval_interval=args.eval_interval, seed=args.seed, compile=args.compile or None,
         )
         overrides = dict(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_embd2=args.n_embd2,
                          context=args.context, dropout=args.dropout)
@@ -135,7 +138,9 @@ def run_cli(args) -> int:
 
 
 def print_progress(record):
-    if record["kind"] == "eval":
+    if record["kind"] == "note":
+        print(f"note: {record['text']}", flush=True)
+    elif record["kind"] == "eval":
         print(f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}",
               flush=True)
     elif record["step"] % 500 == 0 or record["step"] == 50:

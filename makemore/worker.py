@@ -57,7 +57,9 @@ def main(argv=None) -> int:
 
 
 def report(record):
-    if record["kind"] == "eval":
+    if record["kind"] == "note":
+        print(f"note: {record['text']}", flush=True)
+    elif record["kind"] == "eval":
         print(f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}",
               flush=True)
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from makemore.models import ARCHITECTURES, build_model, make_config
-from makemore.train import TrainConfig, make_optimizer, train_step
+from makemore.train import TrainConfig, compile_model, make_optimizer, train_step
 
 VOCAB, BLOCK = 11, 14
 SMALL = dict(n_layer=2, n_head=2, n_embd=16, n_embd2=24, context=5)
@@ -88,3 +88,50 @@ def test_training_steps_lower_the_loss(arch):
     for _ in range(30):
         last = train_step(model, optimizer, x, y).item()
     assert last < first
+
+
+@pytest.mark.parametrize("arch", ["mlp", "transformer"])
+def test_compiled_and_eager_models_agree(arch):
+    """torch.compile (opt-in: --compile) computes the eager model's logits, loss and gradients, at every length."""
+    model = small_model(arch)
+    compiled = compile_model(model)
+    gen = torch.Generator().manual_seed(1)
+    for length in (3, 9, BLOCK):  # dynamic shapes: one compiled graph serves all lengths
+        idx = torch.randint(0, VOCAB, (4, length), generator=gen)
+        targets = torch.randint(0, VOCAB, (4, length), generator=gen)
+        results = []
+        for m in (model, compiled):
+            model.zero_grad(set_to_none=True)
+            logits, loss = m(idx, targets)
+            loss.backward()
+            results.append((logits.detach(), loss.detach(), [p.grad.clone() for p in model.parameters()]))
+        (eager_logits, eager_loss, eager_grads), (logits, loss, grads) = results
+        assert torch.allclose(logits, eager_logits, atol=1e-4), (logits - eager_logits).abs().max()
+        assert torch.allclose(loss, eager_loss, atol=1e-5)
+        for g, eager_g in zip(grads, eager_grads):
+            assert torch.allclose(g, eager_g, atol=1e-4), (g - eager_g).abs().max()
+
+
+def test_training_goes_on_eagerly_when_compiling_fails(tmp_path, names_file, monkeypatch):
+    from makemore import train
+    from makemore.data import load_file
+    from makemore.store import Run
+
+    def cannot_compile(model):
+        def first_call(*args, **kwargs):
+            raise RuntimeError("InductorError: no working C++ compiler found\nlong details")
+        return first_call
+
+    monkeypatch.setattr(train, "compile_model", cannot_compile)
+    dataset = load_file(names_file)
+    run = Run(tmp_path / "run")
+    train.create_run(run, dataset, "mlp", {"n_embd": 8, "n_embd2": 16},
+                     train.make_train_config("mlp", max_steps=30, eval_interval=10, compile=True))
+    notes = []
+    assert train.train_run(run, dataset, report=lambda r: notes.append(r) if r["kind"] == "note" else None) == "finished"
+    assert [n["step"] for n in notes] == [0]
+    assert "torch.compile failed (RuntimeError: InductorError: no working C++ compiler found)" in notes[0]["text"]
+    metrics = run.read_metrics()
+    assert [m for m in metrics if m["kind"] == "note"] == notes
+    assert max(m["step"] for m in metrics if m["kind"] == "eval") == 30
+    assert run.read_config()["best_test_loss"] < metrics[0]["test_loss"]
