@@ -44,13 +44,13 @@ ARCHITECTURES = {
                      dict(n_layer=1, n_embd=64, n_embd2=128, dropout=0.1),
                      dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000)),
         Architecture("gru", GRU, "GRU (Cho 2014)", ("n_layer", "n_embd", "n_embd2", "dropout"),
-                     dict(n_layer=1, n_embd=64, n_embd2=128, dropout=0.1),
-                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000)),
+                     dict(n_layer=1, n_embd=64, n_embd2=160, dropout=0.3),
+                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.1, max_steps=20000)),
         Architecture("bow", BoW, "Bag of words", ("n_layer", "n_embd", "n_embd2", "dropout"),
                      dict(n_layer=2, n_embd=64, n_embd2=128, dropout=0.0),
                      dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000)),
         Architecture("transformer", Transformer, "Transformer (GPT)", ("n_layer", "n_head", "n_embd", "dropout"),
-                     dict(n_layer=4, n_head=4, n_embd=64, dropout=0.15),
+                     dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1),
                      dict(learning_rate=3e-3, batch_size=32, weight_decay=0.05, max_steps=20000)),
     ]
 }
