@@ -1,6 +1,7 @@
 """GPT-style Transformer (Vaswani 2017): pre-norm blocks of causal self-attention and an MLP.
 
-Decoding keeps each layer's keys and values, so a new character costs one position, not the prefix.
+Decoding keeps each layer's keys and values in buffers as long as the block, so a new character costs
+one position, not the prefix, and no copying of what is already cached.
 """
 import torch
 import torch.nn as nn
@@ -17,14 +18,14 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, cache=None):
+    def forward(self, x, cache=None, start=0):
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
-        if cache is not None:  # decoding one position: attend to every cached one
-            if "k" in cache:
-                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
-            cache["k"], cache["v"] = k, v
+        if cache is not None:  # decoding one position: store its keys and values, attend to all so far
+            cache["k"][:, :, start : start + t] = k
+            cache["v"][:, :, start : start + t] = v
+            k, v = cache["k"][:, :, : start + t], cache["v"][:, :, : start + t]
         # No dropout on the attention weights: with it, CPU attention leaves the fused kernel (about 20% of a
         # training step at these sizes); the residual branches below carry the dropout instead.
         y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None)
@@ -42,8 +43,8 @@ class Block(nn.Module):
             nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout),
         )
 
-    def forward(self, x, cache=None):
-        x = x + self.attn(self.ln1(x), cache)
+    def forward(self, x, cache=None, start=0):
+        x = x + self.attn(self.ln1(x), cache, start)
         return x + self.mlp(self.ln2(x))
 
 
@@ -65,12 +66,17 @@ class Transformer(CharModel):
         pos = torch.arange(start, start + t, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for i, block in enumerate(self.blocks):
-            x = block(x, None if caches is None else caches[i])
+            x = block(x, None if caches is None else caches[i], start)
         logits = self.head(self.ln_f(x))
         return logits, self.loss(logits, targets)
 
     def start_decoding(self, batch_size, device):
-        return {"layers": [{} for _ in self.blocks], "position": 0}
+        c = self.config
+        shape = (batch_size, c.n_head, c.block_size, c.n_embd // c.n_head)
+        options = dict(dtype=self.wte.weight.dtype, device=device)
+        # empty, not zeros: a position is only read after decode_step has written it
+        layers = [{"k": torch.empty(shape, **options), "v": torch.empty(shape, **options)} for _ in self.blocks]
+        return {"layers": layers, "position": 0}
 
     def decode_step(self, tokens, cache):
         logits, _ = self(tokens[:, None], caches=cache["layers"], start=cache["position"])
