@@ -34,6 +34,27 @@ def yes_no(value):
     return None if value is None else ("yes" if value else "**no**")
 
 
+def short_repeats():
+    rows = (load("time_to_quality_60s") or {}).get("rows", [])
+    return max([r.get("repeats", 1) for r in rows], default=0)
+
+
+def ttq_rows(shipped_rows):
+    """The shipped 5-minute runs' times to the classic loss, joined with the 60-second-budget runs'."""
+    short = {r["arch"]: r for r in (load("time_to_quality_60s") or {}).get("rows", [])}
+    rows = []
+    for r in shipped_rows:
+        if r["dataset"] != "names":
+            continue
+        s = short.get(r["arch"], {})
+        in_a_minute = [t for t in (r["s_to_classic"], s.get("s_to_classic")) if t is not None and t <= 60]
+        every = s.get("best_test_losses") or []
+        rows.append({**r, "short_best": s.get("best_test_loss"), "short_s": s.get("s_to_classic"),
+                     "short_all": " / ".join(f"{v:.3f}" for v in every) if len(every) > 1 else None,
+                     "classic_met": None if r["classic_loss"] is None else yes_no(bool(in_a_minute))})
+    return rows
+
+
 def section(checkpoints: Path) -> str:
     from makemore.store import Run
 
@@ -50,7 +71,6 @@ def section(checkpoints: Path) -> str:
             row["budget"] = config["train"].get("time_budget")
             row["samples"] = ", ".join(run.read_samples()[:5])
             row["target_met"] = yes_no(row["target_met"]) if row["dataset"] == "names" else None
-            row["classic_met"] = yes_no(row.get("classic_met"))
             rows.append(row)
         order = {a: i for i, a in enumerate(ARCHS)}
         rows.sort(key=lambda r: (r["dataset"] != "names", order.get(r["arch"], 99)))
@@ -68,13 +88,23 @@ def section(checkpoints: Path) -> str:
                              ("samples", "samples", "")]), ""]
         out += ["### Time to quality", "",
                 "Wall-clock seconds from the start of training (evaluations and checkpoint writes included) until "
-                "the test loss first reached the classic makemore.py's best within 180 s on the same machine "
-                "(transformer: its best after 8 minutes); the target is 60 s. Read from the shipped runs' "
-                "metrics logs (`python bench/time_to_quality.py --runs checkpoints/names-*`).", "",
-                table([r for r in rows if r["dataset"] == "names"],
-                      [("arch", "arch", ""), ("classic_loss", "classic loss", ".3f"),
-                       ("s_to_classic", "s to reach it", ".1f"), ("classic_met", "<= 60 s", ""),
-                       ("s_to_target", "s to 5-min target", ".1f")]), ""]
+                "the test loss first reached the classic makemore.py's best within 180 s on the same machine; the "
+                "target is 60 s. The classic transformer's 180-s figure was measured here by "
+                "`python bench/classic_curve.py` (the issue gives only its 8-minute best, 1.966). In the 5-minute "
+                "runs above the learning rate is still high at 60 s; the last columns come from runs given a "
+                "60-second budget (59 s of training, so the final evaluation lands inside the minute), "
+                "which anneal within it, as a user who wants a model in a minute would train; "
+                f"medians of {short_repeats()} runs per architecture, each on 1 thread.", "",
+                table(ttq_rows(rows), [
+                    ("arch", "arch", ""), ("classic_loss", "classic 180-s loss", ".3f"),
+                    ("s_to_classic", "5-min run: s to reach it", ".1f"), ("s_to_target", "s to 5-min target", ".1f"),
+                    ("short_best", "60-s run: best loss", ".4f"), ("short_all", "each run", ""),
+                    ("short_s", "s to reach classic", ".1f"),
+                    ("classic_met", "<= 60 s", "")]),
+                "",
+                "Reproduce: `python bench/time_to_quality.py --runs checkpoints/names-*` and "
+                "`python bench/time_to_quality.py --budget 59 --threads 1 --repeats 3 --archs bigram mlp rnn gru bow "
+                "transformer --out time_to_quality_60s`.", ""]
     throughput = load("throughput")
     if throughput:
         m = throughput["machine"]
@@ -93,6 +123,25 @@ def section(checkpoints: Path) -> str:
                     ("peak_rss_mb", "peak RSS MB", ".0f"), ("classic_step_ms", "classic ms/step", ".2f"),
                     ("classic_tokens_per_s", "classic tokens/s", ",.0f"),
                     ("classic_peak_rss_mb", "classic RSS MB", ".0f"), ("speedup", "ours / classic", ".2f")]), ""]
+    compiled = load("throughput_compiled")
+    if compiled:
+        out += ["Ours under `torch.compile` (the opt-in `--compile`), against the classic in the same rounds "
+                f"(`python bench/throughput.py --compile --threads 1 --out throughput_compiled`, "
+                f"{compiled['machine']['date']}): the step time once compiled, and the time the first "
+                f"{compiled['warmup']} steps took, which is mostly compiling:", "",
+                table(compiled["rows"], [
+                    ("arch", "arch", ""), ("warmup_s", f"first {compiled['warmup']} steps s", ".1f"),
+                    ("step_ms", "ms/step", ".2f"), ("classic_step_ms", "classic ms/step", ".2f"),
+                    ("speedup", "ours / classic", ".2f")]), ""]
+    both_on_two = load("throughput_2threads")
+    if both_on_two:
+        out += ["The same with ours on 2 threads too, like the classic (`python bench/throughput.py --threads 2 "
+                f"--out throughput_2threads`, {both_on_two['machine']['date']}). Two threads help only the larger "
+                "matrices, and on a shared machine a thread that waits for the other stalls the step, so the "
+                "shipped runs were trained on one:", "",
+                table([r for r in both_on_two["rows"] if r.get("classic_step_ms")], [
+                    ("arch", "arch", ""), ("step_ms", "ms/step", ".2f"), ("classic_step_ms", "classic ms/step", ".2f"),
+                    ("speedup", "ours / classic", ".2f")]), ""]
     sampling = load("sampling")
     if sampling:
         out += ["### Sampling", "",

@@ -2,6 +2,7 @@
 
     python bench/throughput.py                      # all architectures, 3 rounds
     python bench/throughput.py --archs transformer gru --rounds 5 --steps 300
+    python bench/throughput.py --compile --out throughput_compiled   # ours under torch.compile (--compile)
 
 The classic configuration: batch 32, n_embd 64, n_embd2 64, 4 layers, 4 heads, names.txt, with our
 models shaped like the classic ones (bench/common.py CLASSIC_SHAPES). Every measurement runs in a
@@ -29,13 +30,13 @@ from bench.common import (CLASSIC_BATCH, CLASSIC_HAS, CLASSIC_SHAPES, NAMES, fin
 ARCHS = list(CLASSIC_SHAPES)
 
 
-def worker_ours(arch, steps, warmup, batch_size, threads, shape):
+def worker_ours(arch, steps, warmup, batch_size, threads, shape, compile=False):
     import torch
 
     from makemore.data import load_file
     from makemore.models import build_model, get_architecture, make_config
     from makemore.data import BucketBatcher
-    from makemore.train import TrainConfig, make_optimizer, train_step
+    from makemore.train import TrainConfig, compile_model, make_optimizer, train_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -50,18 +51,23 @@ def worker_ours(arch, steps, warmup, batch_size, threads, shape):
     optimizer = make_optimizer(model, c)
     batcher = BucketBatcher(*dataset.tensors("train"), "cpu", seed=0)  # as train_run draws batches
     model.train()
+    step_model = compile_model(model) if compile else model
     times, tokens = [], 0
+    started = time.perf_counter()
     for i in range(warmup + steps):
         t0 = time.perf_counter()
+        if i == warmup:
+            warmup_s = t0 - started  # with --compile: mostly compiling
         xb, yb = batcher(batch_size)
-        loss = train_step(model, optimizer, xb, yb)
+        loss = train_step(step_model, optimizer, xb, yb)
         t1 = time.perf_counter()
         if i >= warmup:
             times.append(t1 - t0)
             tokens += int((yb != -1).sum())
     float(loss)
     return {"step_ms": 1000 * median(times), "tokens_per_s": tokens / sum(times), "batch_size": batch_size,
-            "params": model.num_params(), "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads()}
+            "params": model.num_params(), "peak_rss_mb": peak_rss_mb(), "threads": torch.get_num_threads(),
+            "warmup_s": warmup_s}
 
 
 def worker_classic(arch, steps, warmup, batch_size, classic_path):
@@ -111,13 +117,15 @@ def main(argv=None):
                    help="classic: the classic configuration; default: our tuned defaults (no classic run)")
     p.add_argument("--classic", default=None, help="path of the classic makemore.py (default: found automatically)")
     p.add_argument("--no-classic", action="store_true")
+    p.add_argument("--compile", action="store_true", help="ours under torch.compile (steady state after warm-up)")
     p.add_argument("--out", default=None, help="results name under bench/results/ (default: throughput)")
     p.add_argument("--worker", choices=["ours", "classic"], help=argparse.SUPPRESS)
     p.add_argument("--arch", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.worker == "ours":
-        print(json.dumps(worker_ours(args.arch, args.steps, args.warmup, args.batch_size, args.threads, args.shape)))
+        print(json.dumps(worker_ours(args.arch, args.steps, args.warmup, args.batch_size, args.threads, args.shape,
+                                     args.compile)))
         return 0
     if args.worker == "classic":
         print(json.dumps(worker_classic(args.arch, args.steps, args.warmup, args.batch_size, args.classic)))
@@ -131,7 +139,8 @@ def main(argv=None):
     for r in range(args.rounds):
         for arch in args.archs:
             raw[arch]["ours"].append(run_worker(Path(__file__), ["--worker", "ours", "--arch", arch, "--threads",
-                                                                 str(args.threads), "--shape", args.shape, *common]))
+                                                                 str(args.threads), "--shape", args.shape, *common]
+                                                + (["--compile"] if args.compile else [])))
             if classic and arch in CLASSIC_HAS:
                 raw[arch]["classic"].append(run_worker(Path(__file__), ["--worker", "classic", "--arch", arch,
                                                                         "--classic", str(classic), *common]))
@@ -146,7 +155,8 @@ def main(argv=None):
         row = {"arch": arch, "params": ours[0]["params"], "batch_size": ours[0]["batch_size"],
                "step_ms": median([o["step_ms"] for o in ours]),
                "tokens_per_s": median([o["tokens_per_s"] for o in ours]),
-               "peak_rss_mb": median([o["peak_rss_mb"] for o in ours]), "threads": ours[0]["threads"]}
+               "peak_rss_mb": median([o["peak_rss_mb"] for o in ours]), "threads": ours[0]["threads"],
+               "warmup_s": median([o["warmup_s"] for o in ours])}
         row["steps_per_s"] = 1000 / row["step_ms"]
         if cl:
             row.update(classic_params=cl[0]["params"], classic_step_ms=median([c["step_ms"] for c in cl]),
@@ -165,7 +175,10 @@ def main(argv=None):
                     ("speedup_tokens", "ours/classic (tokens/s)", ".2f")]
     print(table(rows, columns))
     name = args.out or ("throughput" if args.shape == "classic" else "throughput-defaults")
-    path = save(name, {"bench": "throughput", "shape": args.shape, "rounds": args.rounds, "steps": args.steps,
+    if args.compile:
+        columns.insert(4, ("warmup_s", f"first {args.warmup} steps s", ".1f"))
+    path = save(name, {"bench": "throughput", "shape": args.shape, "compile": args.compile, "rounds": args.rounds,
+                       "steps": args.steps,
                        "warmup": args.warmup, "machine": machine(), "rows": rows, "raw": raw})
     print(f"wrote {path}", file=sys.stderr)
     return 0
