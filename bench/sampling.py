@@ -104,7 +104,7 @@ def main(argv=None):
     comparison = None
     classic = None if args.no_classic else find_classic(args.classic)
     if classic and "transformer" in args.archs:
-        comparison = classic_comparison(dataset, classic, args.num_samples, max(3, args.repeats // 2))
+        comparison = classic_comparison(dataset, classic, args.num_samples, max(7, args.repeats))
         print(f"\ntransformer, classic configuration, {args.num_samples} samples: ours "
               f"{comparison['ours_s'] * 1000:.0f} ms, classic generate() {comparison['classic_s'] * 1000:.0f} ms: "
               f"x{comparison['speedup']:.1f}")

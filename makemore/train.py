@@ -173,8 +173,8 @@ def make_optimizer(model, c: TrainConfig) -> torch.optim.AdamW:
 def compile_model(model):
     """The model under torch.compile, for training steps of any sequence length (dynamic shapes).
 
-    Off by default: on a small CPU it compiles for about a minute to gain about 5% per step
-    (bench/throughput.py); on a GPU it pays. Compilation happens at the first call, so a machine that
+    Off by default: on a 2-core CPU it compiles for 5-20 s, then saves 0-20% per step depending on
+    the model (bench/throughput.py --compile), and it needs a C++ compiler. Compilation happens at the first call, so a machine that
     cannot compile (no C++ compiler, an unsupported device) fails there; train_run then goes on eagerly.
     """
     return torch.compile(model, dynamic=True)
