@@ -10,29 +10,19 @@ torch's default threads, and its evaluation (the whole test split, every 500 ste
 the evaluations, as it does for ours.
 """
 import argparse
-import contextlib
-import io
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import CLASSIC_BATCH, CLASSIC_HAS, NAMES, find_classic, load_classic, machine, run_worker, save, table  # noqa: E402,E501
+from bench.common import CLASSIC_HAS, classic_training, find_classic, machine, run_worker, save, table  # noqa: E402
 
 
 def worker(arch: str, budget: float, eval_every: int, classic_path: str) -> dict:
     import torch
 
-    C = load_classic(Path(classic_path))
-    C.args = argparse.Namespace(device="cpu")  # its evaluate() reads the device from its global args
-    torch.manual_seed(3407)
-    with contextlib.redirect_stdout(io.StringIO()):
-        train_dataset, test_dataset = C.create_datasets(str(NAMES))
-    from bench.common import classic_model
-    model = classic_model(C, arch, train_dataset.get_vocab_size(), train_dataset.get_output_length())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
-    loader = C.InfiniteDataLoader(train_dataset, batch_size=CLASSIC_BATCH, pin_memory=False, num_workers=0)
+    C, model, optimizer, loader, test_dataset = classic_training(Path(classic_path), arch)
     evals, step, start = [], 0, time.perf_counter()
     while time.perf_counter() - start < budget:
         X, Y = loader.next()

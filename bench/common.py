@@ -81,6 +81,27 @@ def classic_model(C, arch: str, vocab_size: int, block_size: int):
     }[arch]()
 
 
+def classic_training(classic_path: Path, arch: str, batch_size: int = CLASSIC_BATCH):
+    """The classic makemore.py set up as its own training loop sets it up: its data split (seed 3407),
+    model, AdamW (lr 5e-4, weight decay 0.01) and batches, loaded in the main process (its worker
+    processes would only compete for the same cores). Returns (module, model, optimizer, loader, test set)."""
+    import argparse
+    import contextlib
+    import io
+
+    import torch
+
+    C = load_classic(classic_path)
+    C.args = argparse.Namespace(device="cpu")  # its evaluate() reads the device from its global args
+    torch.manual_seed(3407)
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_dataset, test_dataset = C.create_datasets(str(NAMES))
+    model = classic_model(C, arch, train_dataset.get_vocab_size(), train_dataset.get_output_length())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
+    loader = C.InfiniteDataLoader(train_dataset, batch_size=batch_size, pin_memory=False, num_workers=0)
+    return C, model, optimizer, loader, test_dataset
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (CLASSIC_BATCH, CLASSIC_HAS, CLASSIC_SHAPES, NAMES, find_classic, load_classic,  # noqa: E402
+from bench.common import (CLASSIC_BATCH, CLASSIC_HAS, CLASSIC_SHAPES, NAMES, classic_training, find_classic,  # noqa: E402
                           machine, median, peak_rss_mb, run_worker, save, table)
 
 ARCHS = list(CLASSIC_SHAPES)
@@ -71,18 +71,9 @@ def worker_ours(arch, steps, warmup, batch_size, threads, shape, compile=False):
 
 
 def worker_classic(arch, steps, warmup, batch_size, classic_path):
-    import contextlib
-    import io
-
     import torch
 
-    C = load_classic(Path(classic_path))
-    torch.manual_seed(3407)
-    with contextlib.redirect_stdout(io.StringIO()):
-        train_dataset, _ = C.create_datasets(str(NAMES))
-    model = classic_model_for(C, arch, train_dataset)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
-    loader = C.InfiniteDataLoader(train_dataset, batch_size=batch_size, pin_memory=False, num_workers=0)
+    _, model, optimizer, loader, _ = classic_training(Path(classic_path), arch, batch_size)
     times, tokens = [], 0
     for i in range(warmup + steps):
         t0 = time.perf_counter()  # the classic training loop's own timing, step for step
@@ -98,11 +89,6 @@ def worker_classic(arch, steps, warmup, batch_size, classic_path):
     return {"step_ms": 1000 * median(times), "tokens_per_s": tokens / sum(times), "batch_size": batch_size,
             "params": sum(p.numel() for p in model.parameters()), "peak_rss_mb": peak_rss_mb(),
             "threads": torch.get_num_threads()}
-
-
-def classic_model_for(C, arch, train_dataset):
-    from bench.common import classic_model
-    return classic_model(C, arch, train_dataset.get_vocab_size(), train_dataset.get_output_length())
 
 
 def main(argv=None):
