@@ -34,14 +34,11 @@ def yes_no(value):
     return None if value is None else ("yes" if value else "**no**")
 
 
-def short_repeats():
-    rows = (load("time_to_quality_60s") or {}).get("rows", [])
-    return max([r.get("repeats", 1) for r in rows], default=0)
-
-
 def ttq_rows(shipped_rows):
-    """The shipped 5-minute runs' times to the classic loss, joined with the 60-second-budget runs'."""
+    """The shipped 5-minute runs' times to the classic loss, joined with the 60-second-budget runs';
+    also how many 60-second runs each of those figures is the median of."""
     short = {r["arch"]: r for r in (load("time_to_quality_60s") or {}).get("rows", [])}
+    repeats = max([r.get("repeats", 1) for r in short.values()], default=0)
     rows = []
     for r in shipped_rows:
         if r["dataset"] != "names":
@@ -52,7 +49,7 @@ def ttq_rows(shipped_rows):
         rows.append({**r, "short_best": s.get("best_test_loss"), "short_s": s.get("s_to_classic"),
                      "short_all": " / ".join(f"{v:.3f}" for v in every) if len(every) > 1 else None,
                      "classic_met": None if r["classic_loss"] is None else yes_no(bool(in_a_minute))})
-    return rows
+    return rows, repeats
 
 
 def section(checkpoints: Path) -> str:
@@ -86,6 +83,7 @@ def section(checkpoints: Path) -> str:
                              ("best_test_loss", "best test loss", ".4f"), ("best_at_s", "at s", ".0f"),
                              ("target", "5-min target", ".3f"), ("target_met", "met", ""),
                              ("samples", "samples", "")]), ""]
+        time_rows, repeats = ttq_rows(rows)
         out += ["### Time to quality", "",
                 "Wall-clock seconds from the start of training (evaluations and checkpoint writes included) until "
                 "the test loss first reached the classic makemore.py's best within 180 s on the same machine; the "
@@ -94,8 +92,8 @@ def section(checkpoints: Path) -> str:
                 "runs above the learning rate is still high at 60 s; the last columns come from runs given a "
                 "60-second budget (59 s of training, so the final evaluation lands inside the minute), "
                 "which anneal within it, as a user who wants a model in a minute would train; "
-                f"medians of {short_repeats()} runs per architecture, each on 1 thread.", "",
-                table(ttq_rows(rows), [
+                f"medians of {repeats} runs per architecture, each on 1 thread.", "",
+                table(time_rows, [
                     ("arch", "arch", ""), ("classic_loss", "classic 180-s loss", ".3f"),
                     ("s_to_classic", "5-min run: s to reach it", ".1f"), ("s_to_target", "s to 5-min target", ".1f"),
                     ("short_best", "60-s run: best loss", ".4f"), ("short_all", "each run", ""),

@@ -12,7 +12,7 @@ from .limits import load_limits
 from .models import ARCHITECTURES
 from .sample import generate, mark_origin
 from .store import Run
-from .train import create_run, make_train_config, resolve_device, train_and_record
+from .train import create_run, make_train_config, progress_line, resolve_device, train_and_record
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -138,11 +138,6 @@ def run_cli(args) -> int:
 
 
 def print_progress(record):
-    if record["kind"] == "note":
-        print(f"note: {record['text']}", flush=True)
-    elif record["kind"] == "eval":
-        print(f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}",
-              flush=True)
-    elif record["step"] % 500 == 0 or record["step"] == 50:
-        print(f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
-              f"{record['tokens_per_s']:,.0f} tokens/s", flush=True)
+    line = progress_line(record)
+    if line:
+        print(line, flush=True)

@@ -170,12 +170,24 @@ def make_optimizer(model, c: TrainConfig) -> torch.optim.AdamW:
         return torch.optim.AdamW(groups, **options)
 
 
+def progress_line(record: dict) -> str | None:
+    """A metrics record as one console or log line; None for the training records not worth a line."""
+    if record["kind"] == "note":
+        return f"note: {record['text']}"
+    if record["kind"] == "eval":
+        return f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}"
+    if record["kind"] == "train" and (record["step"] % 500 == 0 or record["step"] == 50):
+        return (f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
+                f"{record['tokens_per_s']:,.0f} tokens/s")
+    return None
+
+
 def compile_model(model):
     """The model under torch.compile, for training steps of any sequence length (dynamic shapes).
 
-    Off by default: on a 2-core CPU it compiles for 5-20 s, then saves 0-20% per step depending on
-    the model (bench/throughput.py --compile), and it needs a C++ compiler. Compilation happens at the first call, so a machine that
-    cannot compile (no C++ compiler, an unsupported device) fails there; train_run then goes on eagerly.
+    Off by default: on a 2-core CPU it compiles for 5-20 s, then saves 0-20% per step depending on the
+    model (bench/throughput.py --compile), and it needs a C++ compiler. Compilation happens at the first
+    call, so a machine that cannot compile fails there; train_run then goes on eagerly.
     """
     return torch.compile(model, dynamic=True)
 
@@ -226,20 +238,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
                      started=started)
     model.train()
 
-    def without_compile(error):
-        note = {"kind": "note", "step": step, "text": f"torch.compile failed ({type(error).__name__}: "
-                                                      f"{(str(error).strip().splitlines() or [''])[0][:200]}); training without it", "time": time.time()}
-        run.append_metrics(note)
-        if report:
-            report(note)
-        return model
-
-    step_model = model
-    if c.compile:
-        try:
-            step_model = compile_model(model)
-        except Exception as e:
-            step_model = without_compile(e)
+    step_model = compile_model(model) if c.compile else model
 
     uniform_loss = math.log(dataset.vocab.size)
 
@@ -298,7 +297,13 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         except Exception as e:
             if step_model is model:
                 raise
-            step_model = without_compile(e)  # compilation failed at the first call: redo the step eagerly
+            step_model = model  # compiling failed (at the first call): the same step, eagerly
+            reason = (str(e).strip().splitlines() or [""])[0][:200]
+            note = {"kind": "note", "step": step, "time": time.time(),
+                    "text": f"torch.compile failed ({type(e).__name__}: {reason}); training without it"}
+            run.append_metrics(note)
+            if report:
+                report(note)
             loss = train_step(model, optimizer, xb, yb)
         step += 1
         tokens = tokens + (yb != -1).sum()  # a tensor: no device sync until the next log line

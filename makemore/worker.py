@@ -26,7 +26,7 @@ from .data import load_file  # noqa: E402
 from .errors import MakemoreError  # noqa: E402
 from .limits import load_limits  # noqa: E402
 from .store import Run  # noqa: E402
-from .train import resolve_device, train_and_record  # noqa: E402
+from .train import progress_line, resolve_device, train_and_record  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -57,11 +57,9 @@ def main(argv=None) -> int:
 
 
 def report(record):
-    if record["kind"] == "note":
-        print(f"note: {record['text']}", flush=True)
-    elif record["kind"] == "eval":
-        print(f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}",
-              flush=True)
+    line = progress_line(record)
+    if line:
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
