@@ -1,10 +1,12 @@
 """The app in a real browser (headless Chromium through Playwright): every tab, a live training chart,
 sampling, comparing, and an unusable upload explained in the page. Screenshots go to artifacts/screenshots/."""
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from makemore.models import ARCHITECTURES
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +38,16 @@ def choose(page, elem_id, text):
     page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
 
 
-def test_walk_the_app(page):
+def start_right_after_choosing(page, elem_id, text, button_id):
+    """Pick a dropdown option and click a button in the next task, before the server has answered the
+    dropdown's change event (a hurried user, made deterministic)."""
+    page.locator(f"#{elem_id} input").click()
+    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.evaluate(
+        "(option, button) => { option.dispatchEvent(new MouseEvent('mousedown', {bubbles: true})); "
+        "option.click(); setTimeout(() => document.getElementById(button).click(), 0); }", button_id)
+
+
+def test_walk_the_app(page, app_server):
     expect(page.locator("#intro")).to_contain_text("makemore playground")
 
     # Data: the bundled names, with charts and a preview
@@ -58,10 +69,13 @@ def test_walk_the_app(page):
     page.locator("#train-amount input").fill("5")
     page.locator("#train-start").click()  # a second run, to compare with
     expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-bigram"))
-    choose(page, "train-arch", "MLP")
     page.locator("#train-amount input").fill("10")
-    page.locator("#train-start").click()
+    start_right_after_choosing(page, "train-arch", "MLP", "train-start")
     expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-mlp"))
+    # Start clicked right after switching architecture: the MLP's own learning rate, never the bigram's 0.3
+    run_dir = app_server.root / "checkpoints" / page.locator("#train-run input").input_value()
+    train = json.loads((run_dir / "config.json").read_text())["train"]
+    assert train["learning_rate"] == ARCHITECTURES["mlp"].training["learning_rate"]
     status = page.locator("#train-status")
     expect(status).to_contain_text("Training", timeout=60_000)
     expect(page.locator("#train-chart .scatterlayer .trace").first).to_be_attached(timeout=60_000)

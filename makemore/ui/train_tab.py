@@ -169,7 +169,7 @@ def build(ctx: Context):
         """Create a run and queue it; returns at once. Blank hyperparameters take the architecture's defaults."""
         values = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_embd2=n_embd2, context=context,
                       dropout=dropout)
-        if shown_for not in (None, arch):  # Start came before the page showed the new architecture's values
+        if shown_for and shown_for != arch:  # Start came before the page showed the new architecture's values
             values, learning_rate, batch_size, weight_decay = {}, None, None, None
         values = {k: (float(v) if k == "dropout" else int(v)) for k, v in values.items() if v is not None}
         new = start_run(ctx, dataset, arch, values, learning_rate, batch_size, weight_decay, amount, unit, seed,
@@ -221,7 +221,9 @@ def build(ctx: Context):
         return table.iloc[evt.index[0]]["run"] if evt.index is not None else gr.skip()
 
     model_inputs = [model[f] for f in MODEL_FIELDS]
-    shown_for = gr.State(None)  # the architecture whose values the fields hold (None: API call, trust them)
+    # The architecture whose values the fields hold, kept in the page (not a server-side State) so it always
+    # arrives together with those values; blank from API clients, whose values are trusted.
+    shown_for = gr.Textbox("", visible=False)
     arch.change(on_arch, arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for],
                 api_visibility="private")
     unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, unit, amount, api_visibility="private")
