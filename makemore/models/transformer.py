@@ -1,7 +1,8 @@
 """GPT-style Transformer (Vaswani 2017): pre-norm blocks of causal self-attention and an MLP.
 
-Decoding keeps each layer's keys and values in buffers as long as the block, so a new character costs
-one position, not the prefix, and no copying of what is already cached.
+Decoding (sampling) runs one new position per row through `decode` methods on 2-D (rows, channels)
+tensors. Each layer keeps its keys and values position-first, (block, rows, heads, head size), so a new
+character costs one position, not the prefix, and reading the prefix back is one contiguous slice.
 """
 import torch
 import torch.nn as nn
@@ -18,18 +19,25 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, cache=None, start=0):
+    def forward(self, x):
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
-        if cache is not None:  # decoding one position: store its keys and values, attend to all so far
-            cache["k"][:, :, start : start + t] = k
-            cache["v"][:, :, start : start + t] = v
-            k, v = cache["k"][:, :, : start + t], cache["v"][:, :, : start + t]
         # No dropout on the attention weights: with it, CPU attention leaves the fused kernel (about 20% of a
         # training step at these sizes); the residual branches below carry the dropout instead.
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c)))
+
+    def decode(self, x, cache, position):
+        """x: (rows, channels) at `position`; attends to it and the cached positions before it."""
+        b, c = x.shape
+        q, k, v = self.qkv(x).view(b, 3, self.n_head, c // self.n_head).unbind(1)
+        cache["k"][position], cache["v"][position] = k, v
+        keys, values = cache["k"][: position + 1], cache["v"][: position + 1]
+        # With one query per row, a weighted sum over positions beats the fused kernel (2-4x at 1000 rows).
+        weights = ((keys * q).sum(-1) * q.size(-1) ** -0.5).softmax(dim=0)
+        y = (weights.unsqueeze(-1) * values).sum(0)
+        return self.proj(y.reshape(b, c))
 
 
 class Block(nn.Module):
@@ -43,8 +51,12 @@ class Block(nn.Module):
             nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout),
         )
 
-    def forward(self, x, cache=None, start=0):
-        x = x + self.attn(self.ln1(x), cache, start)
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+    def decode(self, x, cache, position):
+        x = x + self.attn.decode(self.ln1(x), cache, position)
         return x + self.mlp(self.ln2(x))
 
 
@@ -59,26 +71,31 @@ class Transformer(CharModel):
         self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.small_output_init(self.head)
 
-    def forward(self, idx, targets=None, caches=None, start=0):
+    def forward(self, idx, targets=None):
         t = idx.size(1)
-        if start + t > self.config.block_size:
-            raise ValueError(f"sequence of {start + t} tokens is longer than the block size {self.config.block_size}")
-        pos = torch.arange(start, start + t, device=idx.device)
+        if t > self.config.block_size:
+            raise ValueError(f"sequence of {t} tokens is longer than the block size {self.config.block_size}")
+        pos = torch.arange(t, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
-        for i, block in enumerate(self.blocks):
-            x = block(x, None if caches is None else caches[i], start)
+        for block in self.blocks:
+            x = block(x)
         logits = self.head(self.ln_f(x))
         return logits, self.loss(logits, targets)
 
     def start_decoding(self, batch_size, device):
         c = self.config
-        shape = (batch_size, c.n_head, c.block_size, c.n_embd // c.n_head)
+        shape = (c.block_size, batch_size, c.n_head, c.n_embd // c.n_head)
         options = dict(dtype=self.wte.weight.dtype, device=device)
-        # empty, not zeros: a position is only read after decode_step has written it
+        # empty, not zeros: a position is only read after decode has written it
         layers = [{"k": torch.empty(shape, **options), "v": torch.empty(shape, **options)} for _ in self.blocks]
         return {"layers": layers, "position": 0}
 
     def decode_step(self, tokens, cache):
-        logits, _ = self(tokens[:, None], caches=cache["layers"], start=cache["position"])
-        cache["position"] += 1
-        return logits[:, -1, :]
+        position = cache["position"]
+        if position >= self.config.block_size:
+            raise ValueError(f"cannot decode past the block size {self.config.block_size}")
+        x = self.wte(tokens) + self.wpe.weight[position]
+        for block, layer in zip(self.blocks, cache["layers"]):
+            x = block.decode(x, layer, position)
+        cache["position"] = position + 1
+        return self.head(self.ln_f(x))
