@@ -6,15 +6,18 @@ from .base import CharModel
 
 
 class CausalAverage(nn.Module):
+    def __init__(self, block_size):
+        super().__init__()
+        self.register_buffer("inverse_counts", 1 / torch.arange(1, block_size + 1).float()[:, None], persistent=False)
+
     def forward(self, x):  # (B, T, C) -> running mean over time
-        counts = torch.arange(1, x.size(1) + 1, device=x.device, dtype=x.dtype)[:, None]
-        return x.cumsum(dim=1) / counts
+        return x.cumsum(dim=1) * self.inverse_counts[: x.size(1)]
 
 
 class BoWBlock(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.average = CausalAverage()
+        self.average = CausalAverage(config.block_size)
         self.mlp = nn.Sequential(
             nn.Linear(config.n_embd, config.n_embd2), nn.Tanh(),
             nn.Linear(config.n_embd2, config.n_embd), nn.Dropout(config.dropout),
@@ -35,7 +38,6 @@ class BoW(CharModel):
         self.small_output_init(self.head)
 
     def forward(self, idx, targets=None):
-        pos = torch.arange(idx.size(1), device=idx.device)
-        x = self.blocks(self.wte(idx) + self.wpe(pos))
+        x = self.blocks(self.wte(idx) + self.wpe.weight[: idx.size(1)])
         logits = self.head(x)
         return logits, self.loss(logits, targets)
