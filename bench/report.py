@@ -36,9 +36,11 @@ def yes_no(value):
 
 def ttq_rows(shipped_rows):
     """The shipped 5-minute runs' times to the classic loss, joined with the 60-second-budget runs';
-    also how many 60-second runs each of those figures is the median of."""
-    short = {r["arch"]: r for r in (load("time_to_quality_60s") or {}).get("rows", [])}
+    also how many 60-second runs each of those figures is the median of, and on how many threads."""
+    results = load("time_to_quality_60s") or {}
+    short = {r["arch"]: r for r in results.get("rows", [])}
     repeats = max([r.get("repeats", 1) for r in short.values()], default=0)
+    threads = results.get("machine", {}).get("threads", "?")
     rows = []
     for r in shipped_rows:
         if r["dataset"] != "names":
@@ -49,7 +51,7 @@ def ttq_rows(shipped_rows):
         rows.append({**r, "short_best": s.get("best_test_loss"), "short_s": s.get("s_to_classic"),
                      "short_all": " / ".join(f"{v:.3f}" for v in every) if len(every) > 1 else None,
                      "classic_met": None if r["classic_loss"] is None else yes_no(bool(in_a_minute))})
-    return rows, repeats
+    return rows, repeats, threads
 
 
 def section(checkpoints: Path) -> str:
@@ -83,7 +85,7 @@ def section(checkpoints: Path) -> str:
                              ("best_test_loss", "best test loss", ".4f"), ("best_at_s", "at s", ".0f"),
                              ("target", "5-min target", ".3f"), ("target_met", "met", ""),
                              ("samples", "samples", "")]), ""]
-        time_rows, repeats = ttq_rows(rows)
+        time_rows, repeats, threads = ttq_rows(rows)
         out += ["### Time to quality", "",
                 "Wall-clock seconds from the start of training (evaluations and checkpoint writes included) until "
                 "the test loss first reached the classic makemore.py's best within 180 s on the same machine; the "
@@ -92,7 +94,8 @@ def section(checkpoints: Path) -> str:
                 "runs above the learning rate is still high at 60 s; the last columns come from runs given a "
                 "60-second budget (59 s of training, so the final evaluation lands inside the minute), "
                 "which anneal within it, as a user who wants a model in a minute would train; "
-                f"medians of {repeats} runs per architecture, each on 1 thread.", "",
+                f"medians of {repeats} runs per architecture, each on {threads} thread(s), as the app gives a lone "
+                "job every core and the command line uses torch's default.", "",
                 table(time_rows, [
                     ("arch", "arch", ""), ("classic_loss", "classic 180-s loss", ".3f"),
                     ("s_to_classic", "5-min run: s to reach it", ".1f"), ("s_to_target", "s to 5-min target", ".1f"),
@@ -101,7 +104,7 @@ def section(checkpoints: Path) -> str:
                     ("classic_met", "<= 60 s", "")]),
                 "",
                 "Reproduce: `python bench/time_to_quality.py --runs checkpoints/names-*` and "
-                "`python bench/time_to_quality.py --budget 59 --threads 1 --repeats 3 --archs bigram mlp rnn gru bow "
+                f"`python bench/time_to_quality.py --budget 59 --threads {threads} --repeats 3 --archs bigram mlp rnn gru bow "
                 "transformer --out time_to_quality_60s`.", ""]
     throughput = load("throughput")
     if throughput:
