@@ -12,7 +12,7 @@ from .limits import load_limits
 from .models import ARCHITECTURES
 from .sample import generate, mark_origin
 from .store import Run
-from .train import create_run, make_train_config, progress_line, resolve_device, train_and_record
+from .train import create_run, make_train_config, print_progress, resolve_device, train_and_record
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -135,9 +135,3 @@ def run_cli(args) -> int:
     print(f"{final}: best test loss {config['best_test_loss']:.4f} at step {config['best_step']}; "
           f"weights in {run.file('model.safetensors')}")
     return 0
-
-
-def print_progress(record):
-    line = progress_line(record)
-    if line:
-        print(line, flush=True)

@@ -170,16 +170,18 @@ def make_optimizer(model, c: TrainConfig) -> torch.optim.AdamW:
         return torch.optim.AdamW(groups, **options)
 
 
-def progress_line(record: dict) -> str | None:
-    """A metrics record as one console or log line; None for the training records not worth a line."""
+def print_progress(record: dict):
+    """Print a metrics record as one console (or worker log) line; most training records print nothing."""
     if record["kind"] == "note":
-        return f"note: {record['text']}"
-    if record["kind"] == "eval":
-        return f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}"
-    if record["kind"] == "train" and (record["step"] % 500 == 0 or record["step"] == 50):
-        return (f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
+        line = f"note: {record['text']}"
+    elif record["kind"] == "eval":
+        line = f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}"
+    elif record["kind"] == "train" and (record["step"] % 500 == 0 or record["step"] == 50):
+        line = (f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
                 f"{record['tokens_per_s']:,.0f} tokens/s")
-    return None
+    else:
+        return
+    print(line, flush=True)
 
 
 def compile_model(model):

@@ -26,7 +26,7 @@ from .data import load_file  # noqa: E402
 from .errors import MakemoreError  # noqa: E402
 from .limits import load_limits  # noqa: E402
 from .store import Run  # noqa: E402
-from .train import progress_line, resolve_device, train_and_record  # noqa: E402
+from .train import print_progress, resolve_device, train_and_record  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -48,18 +48,12 @@ def main(argv=None) -> int:
         return 1
     print(f"training {run.id} on {device} with {torch.get_num_threads()} threads", flush=True)
     try:
-        final = train_and_record(run, dataset, device, should_stop=lambda: _stop, report=report)
+        final = train_and_record(run, dataset, device, should_stop=lambda: _stop, report=print_progress)
     except MakemoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(final, flush=True)
     return 0
-
-
-def report(record):
-    line = progress_line(record)
-    if line:
-        print(line, flush=True)
 
 
 if __name__ == "__main__":

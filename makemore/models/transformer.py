@@ -75,8 +75,7 @@ class Transformer(CharModel):
         t = idx.size(1)
         if t > self.config.block_size:
             raise ValueError(f"sequence of {t} tokens is longer than the block size {self.config.block_size}")
-        pos = torch.arange(t, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))
+        x = self.drop(self.wte(idx) + self.wpe.weight[:t])
         for block in self.blocks:
             x = block(x)
         logits = self.head(self.ln_f(x))
