@@ -51,7 +51,7 @@ ARCHITECTURES = {
                      dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000)),
         Architecture("transformer", Transformer, "Transformer (GPT)", ("n_layer", "n_head", "n_embd", "dropout"),
                      dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1),
-                     dict(learning_rate=3e-3, batch_size=32, weight_decay=0.05, max_steps=20000)),
+                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.05, max_steps=20000)),
     ]
 }
 
