@@ -57,13 +57,12 @@ def ttq_rows(shipped_rows):
 
 def closest_margin(time_rows) -> str:
     """A sentence naming the architecture whose worst 60-second run came closest to missing the classic's loss."""
-    margins = [(r["classic_loss"] - max(r["short_losses"]), r) for r in time_rows
-               if r.get("short_losses") and r["classic_loss"] is not None]
-    if not margins:
+    worst = [(max(r["short_losses"]), r) for r in time_rows if r["short_losses"] and r["classic_loss"] is not None]
+    if not worst:
         return ""
-    margin, r = min(margins, key=lambda m: m[0])
-    verdict = "below" if margin >= 0 else "above"
-    return (f" The least margin is the {r['arch']}'s: its worst 60-s run ended at {max(r['short_losses']):.3f}, "
+    loss, r = max(worst, key=lambda w: w[0] - w[1]["classic_loss"])
+    verdict = "below" if loss <= r["classic_loss"] else "above"
+    return (f" The least margin is the {r['arch']}'s: its worst 60-s run ended at {loss:.3f}, "
             f"{verdict} the classic's {r['classic_loss']:.3f}; how far a run gets depends on how many steps the "
             "machine's load leaves it (the steps column).")
 
