@@ -154,7 +154,8 @@ class Run:
 
     # --- weights ------------------------------------------------------------------------
     def save_weights(self, model, step, test_loss, name=WEIGHTS, extra=None):
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        # copies: in training the parameters are views into one buffer, and safetensors refuses shared memory
+        tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
         tensors.update(extra or {})
         meta = {"step": str(step), "test_loss": repr(test_loss), "format": "makemore-1"}
         atomic_write_bytes(self.file(name), save_safetensors(tensors, metadata=meta))

@@ -4,9 +4,9 @@ It evaluates every `eval_interval` steps, appends metrics, keeps the best-by-tes
 model.safetensors and the latest weights plus optimizer state in last.safetensors (for resume).
 
 Speed (measured by bench/throughput.py): batches of similar-length lines (BucketBatcher) so little
-padding is computed, the fused AdamW kernel, and no device sync per step (the loss and the token
-count are read only every `log_interval` steps). On a small shared CPU, one torch thread
-(`--threads 1`) avoids threads stalling while they wait for each other.
+padding is computed, AdamW over flat parameter buffers (optimizer.py), and no device sync per step
+(the loss and the token count are read only every `log_interval` steps). On a small shared CPU, one
+torch thread (`--threads 1`) avoids threads stalling while they wait for each other.
 """
 import math
 import os
@@ -18,6 +18,7 @@ import torch
 from .data import BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, MakemoreError
 from .models import build_model, count_params, get_architecture, make_config
+from .optimizer import FlatAdamW
 from .sample import generate
 from .store import LAST, Run, finite_or_none, load_state
 
@@ -122,25 +123,6 @@ def evaluate(model, x, y, batch_size=1000) -> float:
     return total / max(1, count)
 
 
-def optimizer_tensors(optimizer) -> dict:
-    out = {}
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            out[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    return out
-
-
-def restore_optimizer(optimizer, tensors: dict):
-    state = {}
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, name = key.split(".", 2)
-            state.setdefault(int(index), {})[name] = value
-    if state:
-        groups = optimizer.state_dict()["param_groups"]
-        optimizer.load_state_dict({"state": state, "param_groups": groups})
-
-
 def resolve_device(name: str = "auto") -> str:
     if name == "auto":
         if torch.cuda.is_available():
@@ -157,17 +139,9 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
-def make_optimizer(model, c: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only; the fused kernel (one pass over each tensor) where
-    this torch and device have it, which on CPU makes the optimizer step about 2.5x cheaper."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": c.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    options = dict(lr=c.learning_rate, betas=(0.9, 0.99), eps=1e-8)
-    try:
-        return torch.optim.AdamW(groups, fused=True, **options)
-    except (RuntimeError, ValueError, TypeError):  # no fused kernel for this device or dtype
-        return torch.optim.AdamW(groups, **options)
+def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
+    """AdamW with weight decay on matrices only, over flat parameter buffers (makemore/optimizer.py)."""
+    return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8)
 
 
 def print_progress(record: dict):
@@ -197,7 +171,7 @@ def compile_model(model):
 def train_step(model, optimizer, xb, yb) -> torch.Tensor:
     """One optimization step; returns the loss as a tensor (reading it would wait for the device)."""
     _, loss = model(xb, yb)
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     return loss
@@ -226,7 +200,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
     if run.file(LAST).exists():
         tensors = run.read_tensors(LAST)
         load_state(model, {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress."))}, run.id)
-        restore_optimizer(optimizer, {k: v.to(device) if v.dim() else v for k, v in tensors.items()})
+        optimizer.load_state_tensors(tensors, run.id)
         step = int(tensors["progress.step"])
         elapsed_before = float(tensors["progress.elapsed"])
         run.append_metrics({"kind": "resume", "step": step, "elapsed": round(elapsed_before, 3), "time": time.time()})
@@ -270,7 +244,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
             run.save_weights(model, step, test_loss)
             run.update_config(step=step, best_test_loss=test_loss, best_step=step, elapsed=at)
         progress = {"progress.step": torch.tensor(step), "progress.elapsed": torch.tensor(elapsed())}
-        run.save_weights(model, step, test_loss, name=LAST, extra={**optimizer_tensors(optimizer), **progress})
+        run.save_weights(model, step, test_loss, name=LAST, extra={**optimizer.state_tensors(), **progress})
         samples = generate(model, run.vocab(config), num_samples=c.num_samples, seed=step, device=device)
         run.write_samples([s.text for s in samples], step)
         model.train()
