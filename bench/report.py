@@ -127,10 +127,11 @@ def section(checkpoints: Path) -> str:
                 f"karpathy/makemore's makemore.py alternating in fresh processes, {throughput['rounds']} rounds of "
                 f"{throughput['steps']} timed steps; medians. {m['cpus']} CPUs ({m['processor']}), torch "
                 f"{m['torch']}, {m['date']}; ours on {throughput['rows'][0].get('threads')} torch thread(s), the classic "
-                f"on {next((r['classic_threads'] for r in throughput['rows'] if 'classic_threads' in r), '?')} "
-                "(its default). The machine is shared with other work, so single figures move by 10-30% between "
-                "runs; the ratio comes from the same round. cnn and lstm have no classic counterpart. "
-                "`python bench/throughput.py --threads 1`", "",
+                f"on {next((r['classic_threads'] for r in throughput['rows'] if 'classic_threads' in r), '?')}: "
+                "both on torch's default, as the command line and the app's lone job train. The machine is shared "
+                "with other work, so single figures move by 10-30% between runs; the ratio is the median of the "
+                "per-round ratios. cnn and lstm have no classic counterpart. `python bench/throughput.py --rounds 5`",
+                "",
                 table(throughput["rows"], [
                     ("arch", "arch", ""), ("params", "params", ","), ("step_ms", "ms/step", ".2f"),
                     ("steps_per_s", "steps/s", ".0f"), ("tokens_per_s", "tokens/s", ",.0f"),
@@ -140,7 +141,7 @@ def section(checkpoints: Path) -> str:
     compiled = load("throughput_compiled")
     if compiled:
         out += ["Ours under `torch.compile` (the opt-in `--compile`), against the classic in the same rounds "
-                f"(`python bench/throughput.py --compile --threads 1 --out throughput_compiled`, "
+                f"(`python bench/throughput.py --compile --out throughput_compiled`, "
                 f"{compiled['machine']['date']}): the step time once compiled, and the time the first "
                 f"{compiled['warmup']} steps took, which is mostly compiling (here with inductor's on-disk cache "
                 "warm from earlier runs; cold, the transformer's took 18 s and bow's 12 s). It pays for the "
@@ -149,13 +150,13 @@ def section(checkpoints: Path) -> str:
                     ("arch", "arch", ""), ("warmup_s", f"first {compiled['warmup']} steps s", ".1f"),
                     ("step_ms", "ms/step", ".2f"), ("classic_step_ms", "classic ms/step", ".2f"),
                     ("speedup", "ours / classic", ".2f")]), ""]
-    both_on_two = load("throughput_2threads")
-    if both_on_two:
-        out += ["The same with ours on 2 threads too, like the classic (`python bench/throughput.py --threads 2 "
-                f"--out throughput_2threads`, {both_on_two['machine']['date']}). Two threads help only the larger "
-                "matrices, and on a shared machine a thread that waits for the other stalls the step, so the "
-                "shipped runs were trained on one:", "",
-                table([r for r in both_on_two["rows"] if r.get("classic_step_ms")], [
+    one_thread = load("throughput_1thread")
+    if one_thread:
+        out += ["The same with ours on 1 thread, the classic still on its default "
+                f"(`python bench/throughput.py --threads 1 --out throughput_1thread`, {one_thread['machine']['date']}). "
+                "On a busy machine one thread can be the faster choice (`--threads 1`), as it never waits for "
+                "the other:", "",
+                table([r for r in one_thread["rows"] if r.get("classic_step_ms")], [
                     ("arch", "arch", ""), ("step_ms", "ms/step", ".2f"), ("classic_step_ms", "classic ms/step", ".2f"),
                     ("speedup", "ours / classic", ".2f")]), ""]
     sampling = load("sampling")
@@ -170,7 +171,7 @@ def section(checkpoints: Path) -> str:
         if c:
             out += [f"Transformer at the classic configuration, {c['n']} samples: ours {c['ours_s'] * 1000:.0f} ms, "
                     f"the classic `generate()` {c['classic_s'] * 1000:.0f} ms: **{c['speedup']:.1f}x**.", ""]
-    out += ["Reproduce: `python scripts/pretrain.py` (about 40 minutes), then `python bench/throughput.py --threads 1`, "
+    out += ["Reproduce: `python scripts/pretrain.py` (about 40 minutes), then `python bench/throughput.py --rounds 5`, "
             "`python bench/sampling.py --threads 1`, `python bench/time_to_quality.py --runs checkpoints/names-*` and "
             "`python bench/report.py`. The classic script is read from a local copy (`--classic PATH` or "
             "`$MAKEMORE_CLASSIC`); it is never part of this repository."]

@@ -4,9 +4,10 @@ It evaluates every `eval_interval` steps, appends metrics, keeps the best-by-tes
 model.safetensors and the latest weights plus optimizer state in last.safetensors (for resume).
 
 Speed (measured by bench/throughput.py): batches of similar-length lines (BucketBatcher) so little
-padding is computed, AdamW over flat parameter buffers (optimizer.py), and no device sync per step
-(the loss and the token count are read only every `log_interval` steps). On a small shared CPU, one
-torch thread (`--threads 1`) avoids threads stalling while they wait for each other.
+padding is computed, AdamW over one flat parameter buffer (optimizer.py), and no device sync per step
+(the loss and the token count are read only every `log_interval` steps). Torch's default thread count
+suits a quiet machine; on a busy shared one, one thread (`--threads 1`) can be faster, as it never
+waits for another.
 """
 import math
 import os
@@ -140,7 +141,7 @@ def resolve_device(name: str = "auto") -> str:
 
 
 def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
-    """AdamW with weight decay on matrices only, over flat parameter buffers (makemore/optimizer.py)."""
+    """AdamW with weight decay on matrices only, over one flat parameter buffer (makemore/optimizer.py)."""
     return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8)
 
 

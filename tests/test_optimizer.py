@@ -58,7 +58,7 @@ def test_saved_state_has_torch_adamws_layout_and_resumes_exactly():
     train(model, optimizer, batches(5))
     saved, weights = optimizer.state_tensors(), {k: v.clone() for k, v in model.state_dict().items()}
 
-    params = list(optimizer.params)
+    params = optimizer.params
     assert set(saved) == {f"optim.{i}.{name}" for i in range(len(params)) for name in ("step", "exp_avg", "exp_avg_sq")}
     for i, p in enumerate(params):
         assert saved[f"optim.{i}.exp_avg"].shape == p.shape
