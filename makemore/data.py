@@ -207,9 +207,11 @@ class BucketBatcher(Batcher):
             rows = rows[self.lengths[rows].argsort(stable=True)].view(self.pool, batch_size)
             widths = self.lengths[rows].amax(1)
             order = torch.randperm(self.pool, generator=self.generator)
-            self.queue = list(zip(rows[order].to(self.x.device).unbind(0), widths[order].tolist()))
-        ix, width = self.queue.pop()
-        return self.x[ix, :width].long(), self.y[ix, :width].long()
+            rows, widths = rows[order].to(self.x.device), widths[order].tolist()
+            # the whole pool gathered at once: handing out a batch is then a list pop, not two gathers
+            x, y = self.x[rows].long(), self.y[rows].long()
+            self.queue = [(x[i, :, :w].contiguous(), y[i, :, :w].contiguous()) for i, w in enumerate(widths)]
+        return self.queue.pop()
 
 
 def trim(x: torch.Tensor, y: torch.Tensor):
