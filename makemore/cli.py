@@ -12,7 +12,7 @@ from .limits import load_limits
 from .models import ARCHITECTURES
 from .sample import generate, mark_origin
 from .store import Run
-from .train import create_run, make_train_config, print_progress, resolve_device, train_and_record
+from .train import create_run, make_train_config, print_progress, raise_limits, resolve_device, train_and_record
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -110,6 +110,7 @@ def run_cli(args) -> int:
     if args.resume:
         config = run.read_config()
         dataset = load_file(args.input_file, config["split_seed"], limits)
+        raise_limits(run, args.max_steps, args.time_budget, limits)
     else:
         dataset = load_file(args.input_file, args.seed, limits)
         train_config = make_train_config(

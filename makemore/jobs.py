@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import ConfigError, DataError
 from .models import get_architecture
 from .store import FINAL_STATES, STOP, Run, new_run_id
-from .train import TrainConfig, check_train_config, create_run, make_train_config
+from .train import create_run, make_train_config, raise_limits
 from .workspace import REPO, Workspace, created, safe_config
 
 RESUMABLE = ("stopped", "interrupted", "finished", "created")
@@ -119,21 +119,8 @@ class JobManager:
                 raise ConfigError(
                     f"{run_id} {state} ({status.get('error') or 'no details'}); it cannot be resumed: "
                     "start a new run (with a lower learning rate if it diverged).")
-            train = dict(config["train"])
-            if max_steps:
-                train["max_steps"] = int(max_steps)
-            if time_budget:
-                train["time_budget"] = float(time_budget)
-            check_train_config(TrainConfig(**train), self.limits)
             self.data_file(config)
-            step, elapsed = int(status.get("step") or 0), float(status.get("elapsed") or 0)
-            if (train["max_steps"] > 0 and step >= train["max_steps"]) or \
-                    (train["time_budget"] > 0 and elapsed >= train["time_budget"]):
-                raise ConfigError(
-                    f"{run_id} already reached its limit (step {step:,} of {train['max_steps']:,}, "
-                    f"{elapsed:.0f} s of a {train['time_budget']:g} s budget): raise max steps or the time budget "
-                    "to train further.")
-            run.update_config(train=train)
+            raise_limits(run, max_steps, time_budget, self.limits)
             run.file(STOP).unlink(missing_ok=True)
             self._enqueue(run, status)
         self.schedule()

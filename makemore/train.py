@@ -140,6 +140,26 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
+def raise_limits(run: Run, max_steps=None, time_budget=None, limits=None):
+    """Before resuming: apply new step / time limits (if given) to the run's config, and refuse a run that
+    has already reached its limits, instead of resuming it only to stop at once."""
+    config, status = run.read_config(), run.read_status()
+    train = dict(config["train"])
+    if max_steps:
+        train["max_steps"] = int(max_steps)
+    if time_budget:
+        train["time_budget"] = float(time_budget)
+    check_train_config(TrainConfig(**train), limits)
+    step, elapsed = int(status.get("step") or 0), float(status.get("elapsed") or 0)
+    if (train["max_steps"] > 0 and step >= train["max_steps"]) or \
+            (train["time_budget"] > 0 and elapsed >= train["time_budget"]):
+        raise ConfigError(
+            f"{run.id} already reached its limit (step {step:,} of {train['max_steps']:,}, "
+            f"{elapsed:.0f} s of a {train['time_budget']:g} s budget): raise max steps or the time budget "
+            "to train further.")
+    run.update_config(train=train)
+
+
 def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
     """AdamW with weight decay on matrices only, over one flat parameter buffer (makemore/optimizer.py)."""
     return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8)

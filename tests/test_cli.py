@@ -1,4 +1,5 @@
 """The classic command line, end to end: train a few steps, then --sample-only, for every architecture."""
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +36,19 @@ def test_existing_run_is_not_overwritten_without_resume(tmp_path, small_file, ca
     assert main(["-i", str(small_file), "-o", str(out), "--type", "bigram", "--max-steps", "5"]) == 1
     assert "--resume" in capsys.readouterr().err
     assert (out / "model.safetensors").read_bytes() == before
-    assert main(["-i", str(small_file), "-o", str(out), "--resume", "--max-steps", "5"]) == 0
+
+
+def test_resume_with_a_higher_limit_trains_on_and_a_reached_limit_is_refused(tmp_path, small_file, capsys):
+    out = tmp_path / "out"
+    assert main(["-i", str(small_file), "-o", str(out), "--type", "mlp", "--max-steps", "20",
+                 "--eval-interval", "10"]) == 0
+    capsys.readouterr()
+    assert main(["-i", str(small_file), "-o", str(out), "--resume"]) == 1
+    assert "already reached its limit (step 20 of 20" in capsys.readouterr().err
+    assert main(["-i", str(small_file), "-o", str(out), "--resume", "--max-steps", "40"]) == 0
+    assert "step 40 | train loss" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["max_steps"] == 40 and config["step_reached"] == 40
 
 
 def run_cli(*args, cwd):
