@@ -34,6 +34,18 @@ def yes_no(value):
     return None if value is None else ("yes" if value else "**no**")
 
 
+def with_round_ratios(results):
+    """Throughput rows plus the range of the per-round ratios and whether the median meets the 2.5x target."""
+    rows = []
+    for row in results["rows"]:
+        raw = results.get("raw", {}).get(row["arch"], {})
+        ratios = [c["step_ms"] / o["step_ms"] for o, c in zip(raw.get("ours", []), raw.get("classic", []))]
+        if ratios:
+            row = {**row, "round_ratios": f"{min(ratios):.2f}-{max(ratios):.2f}", "target_met": row["speedup"] >= 2.5}
+        rows.append(row)
+    return rows
+
+
 def ttq_rows(shipped_rows):
     """The shipped 5-minute runs' times to the classic loss, joined with the 60-second-budget runs';
     also how many 60-second runs each of those figures is the median of, and on how many threads."""
@@ -130,14 +142,15 @@ def section(checkpoints: Path) -> str:
                 f"on {next((r['classic_threads'] for r in throughput['rows'] if 'classic_threads' in r), '?')}: "
                 "both on torch's default, as the command line and the app's lone job train. The machine is shared "
                 "with other work, so single figures move by 10-30% between runs; the ratio is the median of the "
-                "per-round ratios. cnn and lstm have no classic counterpart. `python bench/throughput.py --rounds 5`",
+                "per-round ratios. cnn and lstm have no classic counterpart. `python bench/throughput.py --rounds 9`",
                 "",
-                table(throughput["rows"], [
+                table(with_round_ratios(throughput), [
                     ("arch", "arch", ""), ("params", "params", ","), ("step_ms", "ms/step", ".2f"),
                     ("steps_per_s", "steps/s", ".0f"), ("tokens_per_s", "tokens/s", ",.0f"),
                     ("peak_rss_mb", "peak RSS MB", ".0f"), ("classic_step_ms", "classic ms/step", ".2f"),
                     ("classic_tokens_per_s", "classic tokens/s", ",.0f"),
-                    ("classic_peak_rss_mb", "classic RSS MB", ".0f"), ("speedup", "ours / classic", ".2f")]), ""]
+                    ("classic_peak_rss_mb", "classic RSS MB", ".0f"), ("speedup", "ours / classic", ".2f"),
+                    ("round_ratios", "per round (min-max)", ""), ("target_met", ">= 2.5x", "")]), ""]
     compiled = load("throughput_compiled")
     if compiled:
         out += ["Ours under `torch.compile` (the opt-in `--compile`), against the classic in the same rounds "
@@ -171,7 +184,7 @@ def section(checkpoints: Path) -> str:
         if c:
             out += [f"Transformer at the classic configuration, {c['n']} samples: ours {c['ours_s'] * 1000:.0f} ms, "
                     f"the classic `generate()` {c['classic_s'] * 1000:.0f} ms: **{c['speedup']:.1f}x**.", ""]
-    out += ["Reproduce: `python scripts/pretrain.py` (about 40 minutes), then `python bench/throughput.py --rounds 5`, "
+    out += ["Reproduce: `python scripts/pretrain.py` (about 40 minutes), then `python bench/throughput.py --rounds 9`, "
             "`python bench/sampling.py --threads 1`, `python bench/time_to_quality.py --runs checkpoints/names-*` and "
             "`python bench/report.py`. The classic script is read from a local copy (`--classic PATH` or "
             "`$MAKEMORE_CLASSIC`); it is never part of this repository."]
