@@ -24,12 +24,9 @@ def flatten(params: list[torch.nn.Parameter]) -> torch.nn.Parameter:
     """One leaf tensor holding `params`, which become views into it (and their .grad views into its .grad)."""
     flat = torch.nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
     flat.grad = torch.zeros_like(flat)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat.data[offset : offset + n].view_as(p)
-        p.grad = flat.grad[offset : offset + n].view_as(p)
-        offset += n
+    sizes = [p.numel() for p in params]
+    for p, data, grad in zip(params, flat.data.split(sizes), flat.grad.split(sizes)):
+        p.data, p.grad = data.view_as(p), grad.view_as(p)
     return flat
 
 
@@ -56,25 +53,17 @@ class FlatAdamW:
         if first.grad is None or first.grad.data_ptr() != self.flat.grad.data_ptr():
             raise RuntimeError("a parameter's .grad was replaced (zero_grad(set_to_none=True)?): "
                                "FlatAdamW would not see it; zero gradients with FlatAdamW.zero_grad")
-        # AdamW's decoupled weight decay, first, as torch.optim.AdamW applies it; one group costs less than two
-        self.decayed.mul_(1 - self.param_groups[0]["lr"] * self.weight_decay)
+        if self.weight_decay:  # AdamW's decoupled decay, first, as torch applies it; one group costs less than two
+            self.decayed.mul_(1 - self.param_groups[0]["lr"] * self.weight_decay)
         self.inner.step()
-
-    def _slices(self):
-        """(state_dict index, parameter, offset in the flat buffer) for every parameter."""
-        offset = 0
-        for index, p in enumerate(self.params):
-            yield index, p, offset
-            offset += p.numel()
 
     def state_tensors(self) -> dict:
         """The optimizer state as {"optim.<index>.<name>": tensor}, one entry per parameter and name."""
         out = {}
-        for index, p, offset in self._slices():
-            for name, value in self.inner.state.get(self.flat, {}).items():
-                if value.dim():
-                    value = value[offset : offset + p.numel()].view_as(p)
-                out[f"optim.{index}.{name}"] = value.detach().to("cpu", copy=True)
+        for name, value in self.inner.state.get(self.flat, {}).items():
+            parts = value.split([p.numel() for p in self.params]) if value.dim() else [value] * len(self.params)
+            for index, (p, part) in enumerate(zip(self.params, parts)):
+                out[f"optim.{index}.{name}"] = (part.view_as(p) if value.dim() else part).detach().to("cpu", copy=True)
         return out
 
     def load_state_tensors(self, tensors: dict, run_id: str = "the run"):
