@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
-from .data import load_file
+from .data import SPLIT_SEED, load_file
 from .errors import MakemoreError
 from .limits import load_limits
 from .models import ARCHITECTURES
 from .sample import generate, mark_origin
-from .store import Run
-from .train import create_run, make_train_config, print_progress, raise_limits, resolve_device, train_and_record
+from .store import Run, migrate_legacy
+from .train import create_run, extend_limits, make_train_config, print_progress, resolve_device, train_and_record
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -33,7 +33,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=None, help="training steps (-1: until stopped)")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto")
-    p.add_argument("--seed", type=int, default=3407)
+    p.add_argument("--seed", type=int, default=3407, help="seed for initialisation, batches and sampling")
+    p.add_argument("--split-seed", type=int, default=SPLIT_SEED,
+                   help="which lines are held out for testing (the web app uses the default too, so runs on the "
+                        "same file are scored on the same test lines)")
     p.add_argument("--eval-interval", type=int, default=None, help="steps between evaluations and checkpoints")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     g = p.add_argument_group("sampling")
@@ -66,7 +69,7 @@ def print_samples(run: Run, args, device, dataset=None):
                        top_k=args.top_k if args.top_k > 0 else None, top_p=args.top_p, prefix=args.prefix,
                        seed=args.seed, device=device)
     if dataset is not None:
-        mark_origin(samples, dataset.train_lines, dataset.test_lines)
+        mark_origin(samples, dataset)
     for origin, title in (("train", "in train"), ("test", "in test"), ("new", "new"), ("?", "samples")):
         group = [s.text for s in samples if s.origin == origin]
         if group:
@@ -95,6 +98,7 @@ def run_cli(args) -> int:
         torch.set_num_threads(args.threads)
     limits = load_limits()
     run = Run(args.work_dir)
+    migrate_legacy(run)
     if args.sample_only:
         dataset = None
         if run.exists() and Path(args.input_file).is_file():
@@ -110,9 +114,9 @@ def run_cli(args) -> int:
     if args.resume:
         config = run.read_config()
         dataset = load_file(args.input_file, config["split_seed"], limits)
-        raise_limits(run, args.max_steps, args.time_budget, limits)
+        extend_limits(run, args.max_steps, args.time_budget, limits)
     else:
-        dataset = load_file(args.input_file, args.seed, limits)
+        dataset = load_file(args.input_file, args.split_seed, limits)
         train_config = make_train_config(
             args.type, limits, learning_rate=args.learning_rate, batch_size=args.batch_size,
             weight_decay=args.weight_decay, max_steps=args.max_steps, time_budget=args.time_budget,
@@ -132,7 +136,7 @@ def run_cli(args) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     final = train_and_record(run, dataset, device, should_stop=lambda: stop["now"], report=print_progress)
-    config = run.read_config()
-    print(f"{final}: best test loss {config['best_test_loss']:.4f} at step {config['best_step']}; "
+    status = run.status()
+    print(f"{final}: best test loss {status.best_test_loss:.4f} at step {status.best_step}; "
           f"weights in {run.file('model.safetensors')}")
     return 0

@@ -14,6 +14,9 @@ from .limits import Limits, load_limits
 
 BOUNDARY = 0
 IGNORE = -1
+# One train/test split per data file: the CLI and the web app both hold out the lines this seed picks, so
+# runs on the same file are always scored on the same test lines. The seed is recorded in every run.
+SPLIT_SEED = 3407
 
 
 def decode_text(raw: bytes, limits: Limits) -> str:
@@ -145,19 +148,25 @@ class Dataset:
     def block_size(self) -> int:
         return max(map(len, self.lines)) + 1
 
+    def origin(self, line: str) -> str:
+        """Where a line comes from: "train", "test" or "new" (in neither split)."""
+        if not hasattr(self, "_splits"):
+            self._splits = (frozenset(self.train_lines), frozenset(self.test_lines))
+        return "train" if line in self._splits[0] else "test" if line in self._splits[1] else "new"
+
     def tensors(self, split: str):
         lines = self.train_lines if split == "train" else self.test_lines
         return encode_lines(lines, self.vocab, self.block_size)
 
 
-def load_bytes(raw: bytes, name: str, split_seed: int = 3407, limits: Limits | None = None) -> Dataset:
+def load_bytes(raw: bytes, name: str, split_seed: int = SPLIT_SEED, limits: Limits | None = None) -> Dataset:
     limits = limits or load_limits()
     lines = parse_lines(decode_text(raw, limits), limits)
     train, test = split_lines(lines, split_seed)
     return Dataset(name, sha256(raw), lines, Vocab.from_lines(lines), train, test, split_seed)
 
 
-def load_file(path, split_seed: int = 3407, limits: Limits | None = None) -> Dataset:
+def load_file(path, split_seed: int = SPLIT_SEED, limits: Limits | None = None) -> Dataset:
     """Read and validate a data file; raises DataError with an actionable message."""
     path = Path(path)
     limits = limits or load_limits()

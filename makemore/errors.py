@@ -17,5 +17,13 @@ class CheckpointError(MakemoreError):
     """A run directory or its files are missing, damaged or inconsistent."""
 
 
-class NameError_(MakemoreError):
+class UnsafeNameError(MakemoreError):
     """A data set or run name is unsafe (a path, a NUL, too long)."""
+
+
+class Diverged(MakemoreError):
+    """The training loss blew up; the best checkpoint from before is kept."""
+
+
+class TrainingFailed(MakemoreError):
+    """A training run ended in the failed state; the message is the recorded error."""

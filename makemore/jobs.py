@@ -15,11 +15,15 @@ from pathlib import Path
 
 from .errors import ConfigError, DataError
 from .models import get_architecture
-from .store import FINAL_STATES, STOP, Run, new_run_id
-from .train import create_run, make_train_config, raise_limits
-from .workspace import REPO, Workspace, created, safe_config
+from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, new_run_id
+from .train import create_run, extend_limits, make_train_config
+from .workspace import REPO, Workspace
 
-RESUMABLE = ("stopped", "interrupted", "finished", "created")
+
+def auto_intervals(max_steps: int) -> tuple[int, int]:
+    """(eval_interval, log_interval) giving a chart with a few dozen points whatever the length."""
+    evals = 100 if max_steps <= 0 else max(10, min(500, max_steps // 20))
+    return evals, max(1, min(50, evals // 5))
 
 
 def pid_alive(pid) -> bool:
@@ -68,12 +72,28 @@ class JobManager:
         return max(1, (os.cpu_count() or 1) // max(1, self.limits.max_jobs))
 
     # --- creating, stopping, resuming -----------------------------------------------------
-    def create(self, dataset: str, arch: str, model: dict | None = None, **train) -> str:
-        """Create a run on a stored data set and queue it; returns the run id at once."""
+    def create(self, dataset: str, arch: str, model: dict | None = None, *, seconds: float | None = None,
+               steps: int | None = None, learning_rate: float | None = None, batch_size: int | None = None,
+               weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None) -> str:
+        """Create a run on a stored data set and queue it; returns the run id at once.
+
+        Give exactly one of `seconds` (a time budget) or `steps`; evaluation and logging intervals follow from
+        it unless `eval_interval` is given. None (or a blank) means the architecture's default.
+        """
+        if not dataset:
+            raise ConfigError("Pick a data set first.")
+        if (seconds is None) == (steps is None) or not (seconds or steps) or (seconds or steps) <= 0:
+            raise ConfigError("Give how long to train: a positive number of seconds or steps.")
+        max_steps, budget = (int(steps), 0.0) if steps is not None else (-1, float(seconds))
+        evals, logs = auto_intervals(max_steps)
+        if eval_interval and eval_interval > 0:
+            evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
         data = self.ws.load_dataset(dataset)
         spec = get_architecture(arch)
         overrides = {k: v for k, v in (model or {}).items() if k in spec.uses}
-        config = make_train_config(arch, self.limits, **train)
+        config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
+                                   weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
+                                   eval_interval=evals, log_interval=logs)
         with self.lock:
             run_id = new_run_id(self.ws.runs, arch, dataset)
             run = self.ws.run(run_id)
@@ -91,14 +111,14 @@ class JobManager:
         """Ask a run to stop: it saves a checkpoint and ends within a second. Returns its state."""
         run = self.ws.run(run_id)
         with self.lock:
-            status = run.read_status()
-            if status["state"] == "queued":
-                run.write_status("stopped", **progress_fields(status))
-                return "stopped"
-            if status["state"] != "running":
-                return status["state"]
+            status = run.status()
+            if status.state == RunState.QUEUED:
+                run.update_status(state=RunState.STOPPED)
+                return RunState.STOPPED.value
+            if status.state != RunState.RUNNING:
+                return status.state.value
             run.request_stop()
-            pid = self.children[run_id].pid if run_id in self.children else status.get("pid")
+            pid = self.children[run_id].pid if run_id in self.children else status.pid
             if is_worker_of(pid, run):
                 try:
                     os.kill(pid, signal.SIGTERM)
@@ -111,26 +131,22 @@ class JobManager:
         a finished one needs a higher limit."""
         run = self.ws.run(run_id)
         with self.lock:
-            config, status = run.read_config(), run.read_status()
-            state = status["state"]
-            if state in ("running", "queued"):
-                raise ConfigError(f"{run_id} is already {state}.")
-            if state not in RESUMABLE:
+            config, status = run.read_config(), run.status()
+            if status.state in ACTIVE_STATES:
+                raise ConfigError(f"{run_id} is already {status.state}.")
+            if status.state not in RESUMABLE_STATES:
                 raise ConfigError(
-                    f"{run_id} {state} ({status.get('error') or 'no details'}); it cannot be resumed: "
+                    f"{run_id} {status.state} ({status.error or 'no details'}); it cannot be resumed: "
                     "start a new run (with a lower learning rate if it diverged).")
             self.data_file(config)
-            raise_limits(run, max_steps, time_budget, self.limits)
-            run.file(STOP).unlink(missing_ok=True)
-            self._enqueue(run, status)
+            extend_limits(run, max_steps, time_budget, self.limits)
+            run.clear_stop()
+            self._enqueue(run)
         self.schedule()
-        return run.read_status()["state"]
+        return run.status().state.value
 
-    def _enqueue(self, run: Run, status=None):
-        status = status or run.read_status()
-        train = safe_config(run).get("train", {})
-        run.write_status("queued", queued_at=time.time(), **{
-            **progress_fields(status), "max_steps": train.get("max_steps"), "time_budget": train.get("time_budget")})
+    def _enqueue(self, run: Run):
+        run.update_status(state=RunState.QUEUED, queued_at=time.time(), error=None, pid=None)
 
     # --- the scheduler --------------------------------------------------------------------
     def active(self) -> list[str]:
@@ -139,8 +155,7 @@ class JobManager:
 
     def queued(self) -> list[str]:
         """Queued run ids, first come first served."""
-        waiting = [(r.read_status(), r) for r in self.ws.list_runs()]
-        waiting = [(s.get("queued_at") or 0, r.id) for s, r in waiting if s["state"] == "queued"]
+        waiting = [(s.status.queued_at or 0, s.id) for s in self.ws.summaries() if s.state == RunState.QUEUED]
         return [run_id for _, run_id in sorted(waiting)]
 
     def schedule(self):
@@ -178,11 +193,9 @@ class JobManager:
         try:
             data_file = self.data_file(config)
         except DataError as e:
-            run.write_status("stopped", **progress_fields(run.read_status()), error=str(e))
+            run.update_status(state=RunState.STOPPED, error=str(e))
             return
-        status = run.read_status()
-        run.write_status("running", pid=None, **{**progress_fields(status), "max_steps": config["train"]["max_steps"],
-                                                 "time_budget": config["train"]["time_budget"]})
+        run.update_status(state=RunState.RUNNING, pid=None)
         threads = str(self.threads_per_job)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -193,9 +206,9 @@ class JobManager:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 cwd=REPO, env=env)
         self.children[run.id] = proc
-        now = run.read_status()
-        if now["state"] == "running" and now.get("pid") is None:  # the worker has not written its own yet
-            run.write_status("running", pid=proc.pid, **progress_fields(now))
+        now = run.status()
+        if now.state == RunState.RUNNING and now.pid is None:  # the worker has not written its own yet
+            run.update_status(pid=proc.pid)
 
     def _reap(self):
         for run_id, proc in list(self.children.items()):
@@ -211,28 +224,28 @@ class JobManager:
 
     def _after_exit(self, run: Run, code):
         """A worker ended: if it could not record why, say so."""
-        status = run.read_status()
-        if status["state"] in FINAL_STATES or status["state"] == "queued":
+        status = run.status()
+        if status.state in FINAL_STATES or status.state == RunState.QUEUED:
             return
-        how = "was stopped" if run.file(STOP).exists() else \
+        how = "was stopped" if run.stop_requested() else \
             f"ended unexpectedly (exit code {code})" if code is not None else "ended unexpectedly"
-        run.write_status("interrupted", **progress_fields(status),
-                         error=f"The training process {how} before saving its state; resume continues from "
-                               "the last checkpoint (see log.txt).")
-        run.file(STOP).unlink(missing_ok=True)
+        run.update_status(state=RunState.INTERRUPTED, pid=None,
+                          error=f"The training process {how} before saving its state; resume continues from "
+                                "the last checkpoint (see log.txt).")
+        run.clear_stop()
 
     def recover(self):
         """At start: adopt workers still training, mark runs whose process is gone as interrupted."""
         with self.lock:
             for run in self.ws.list_runs():
-                status = run.read_status()
-                if status["state"] != "running" or run.id in self.children:
+                status = run.status()
+                if status.state != RunState.RUNNING or run.id in self.children:
                     continue
-                if is_worker_of(status.get("pid"), run):
-                    self.adopted[run.id] = status["pid"]
+                if is_worker_of(status.pid, run):
+                    self.adopted[run.id] = status.pid
                 else:
-                    run.write_status("interrupted", **progress_fields(status),
-                                     error="The app stopped while this run was training; resume it to continue.")
+                    run.update_status(state=RunState.INTERRUPTED, pid=None,
+                                      error="The app stopped while this run was training; resume it to continue.")
 
     # --- pruning --------------------------------------------------------------------------
     def prune(self, dataset: str, keep: str | None = None) -> list[str]:
@@ -240,19 +253,13 @@ class JobManager:
         limit = self.limits.max_runs_per_dataset
         if limit <= 0:
             return []
-        runs = [r for r in self.ws.list_runs()
-                if safe_config(r).get("dataset", {}).get("name") == dataset and not self.ws.is_shipped(r)]
-        removable = [r for r in runs if r.id != keep and r.read_status()["state"] not in ("running", "queued")]
+        runs = [s for s in self.ws.summaries() if s.dataset == dataset and not s.shipped]  # newest first
+        removable = [s for s in runs if s.id != keep and s.state not in ACTIVE_STATES]
         removed = []
-        for run in sorted(removable, key=created)[:max(0, len(runs) - limit)]:
-            remove_tree(run.path)
-            removed.append(run.id)
+        for summary in removable[::-1][:max(0, len(runs) - limit)]:
+            remove_tree(self.ws.run(summary.id).path)
+            removed.append(summary.id)
         return removed
-
-
-def progress_fields(status: dict) -> dict:
-    keys = ("step", "max_steps", "time_budget", "elapsed", "tokens_per_s", "best_test_loss")
-    return {k: status[k] for k in keys if status.get(k) is not None}
 
 
 def remove_tree(path: Path):

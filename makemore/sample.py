@@ -80,10 +80,13 @@ def generate(model, vocab: Vocab, num_samples=10, temperature=1.0, top_k=None, t
     return [Sample(vocab.decode(row), float(lp)) for row, lp in zip(out.tolist(), logprob.tolist())]
 
 
-def mark_origin(samples: list[Sample], train_lines, test_lines) -> list[Sample]:
-    train, test = set(train_lines), set(test_lines)
+ORIGIN_LABELS = {"new": "new", "train": "in train set", "test": "in test set", "?": "? (data set gone)"}
+
+
+def mark_origin(samples: list[Sample], dataset) -> list[Sample]:
+    """Tag each sample with where its line occurs in `dataset` (a data.Dataset): train, test or new."""
     for s in samples:
-        s.origin = "train" if s.text in train else "test" if s.text in test else "new"
+        s.origin = dataset.origin(s.text)
     return samples
 
 

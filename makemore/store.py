@@ -1,14 +1,19 @@
 """The run directory: config JSON, safetensors weights, metrics log, status file and samples.
 
-Every write goes to a temporary file that is renamed over the target, so a crash at any moment
-leaves either the old file or the new one. Nothing is ever unpickled.
+config.json holds what the run *is* (architecture, hyperparameters, vocabulary, data set, split seed);
+status.json holds how far it *got*, as one typed record (RunStatus) that only `Run.update_status` writes.
+Every write goes to a temporary file that is renamed over the target, so a crash at any moment leaves
+either the old file or the new one. Nothing is ever unpickled.
 """
+import dataclasses
 import json
 import math
 import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -18,21 +23,98 @@ from safetensors.torch import save as save_safetensors
 
 from . import __version__
 from .data import Vocab
-from .errors import CheckpointError, NameError_
+from .errors import CheckpointError, UnsafeNameError
 from .models import ARCHITECTURES, ModelConfig, build_model, validate
 
 CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
     "config.json", "model.safetensors", "last.safetensors", "metrics.jsonl", "status.json", "samples.json", "STOP",
 )
-FINAL_STATES = ("finished", "stopped", "failed", "interrupted")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class RunState(str, Enum):
+    CREATED = "created"
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self):
+        return self.value
+
+
+ACTIVE_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
+FINAL_STATES = frozenset({RunState.FINISHED, RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED})
+RESUMABLE_STATES = frozenset({RunState.CREATED, RunState.FINISHED, RunState.STOPPED, RunState.INTERRUPTED})
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """How far a run got. Written only through Run.update_status, which merges changes into the last record."""
+
+    state: RunState = RunState.CREATED
+    step: int = 0
+    max_steps: int | None = None  # -1: no step limit
+    time_budget: float | None = None  # seconds; 0: none
+    elapsed: float = 0.0  # training seconds, over every session of the run
+    tokens_per_s: float | None = None
+    best_test_loss: float | None = None
+    best_step: int | None = None
+    error: str | None = None
+    pid: int | None = None
+    queued_at: float | None = None
+    started: float | None = None
+    updated: float | None = None
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "RunStatus":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in record.items() if k in known}
+        try:
+            values["state"] = RunState(values.get("state", RunState.CREATED))
+        except ValueError:
+            values = {"state": RunState.FAILED, "error": f"Unknown run state {record.get('state')!r} in {STATUS}."}
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "state": self.state.value}
+
+    @property
+    def progress(self) -> float:
+        """The fraction of the step limit or time budget done, whichever is further; 1 once finished."""
+        if self.state == RunState.FINISHED:
+            return 1.0
+        done = [self.step / self.max_steps] if self.max_steps and self.max_steps > 0 else []
+        done += [self.elapsed / self.time_budget] if self.time_budget and self.time_budget > 0 else []
+        return min(1.0, max(done, default=0.0))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One typed row about a run: what every listing, table and chart legend shows."""
+
+    id: str
+    dataset: str | None
+    arch: str | None
+    params: int | None
+    created: float
+    shipped: bool
+    has_weights: bool
+    status: RunStatus
+    owner: str | None = None
+
+    @property
+    def state(self) -> RunState:
+        return self.status.state
 
 
 def check_name(name: str, what: str = "name") -> str:
     """Accept a data set or run name only if it cannot point anywhere but its own folder."""
     if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
         shown = repr(name)[:80]
-        raise NameError_(
+        raise UnsafeNameError(
             f"{shown} is not a valid {what}: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (no slashes, no '..')."
         )
@@ -94,10 +176,12 @@ class Run:
         return self.file(CONFIG).is_file()
 
     # --- config -------------------------------------------------------------------------
-    def create(self, arch: str, model_config: ModelConfig, vocab: Vocab, dataset: dict, train: dict, params: int):
+    def create(self, arch: str, model_config: ModelConfig, vocab: Vocab, dataset: dict, train: dict, params: int,
+               **extra) -> dict:
+        """Write a new run's config (configuration only) and its first status."""
         self.path.mkdir(parents=True, exist_ok=True)
         config = {
-            "format": 1,
+            "format": 2,
             "version": __version__,
             "run_id": self.id,
             "arch": arch,
@@ -108,12 +192,12 @@ class Run:
             "train": train,
             "params": params,
             "created": time.time(),
-            "step": 0,
-            "best_test_loss": None,
-            "best_step": None,
+            **extra,
         }
+        # the status first: a listing finds runs by their config, and must never find one without a status
+        self.update_status(state=RunState.CREATED, max_steps=train.get("max_steps"),
+                           time_budget=train.get("time_budget"))
         atomic_write_json(self.file(CONFIG), config)
-        self.write_status("created")
         return config
 
     def read_config(self) -> dict:
@@ -208,17 +292,57 @@ class Run:
             records.append(record)
         return records
 
-    def write_status(self, state: str, **fields):
-        atomic_write_json(self.file(STATUS), {"state": state, "updated": time.time(), **fields})
-
-    def read_status(self) -> dict:
+    def status(self) -> RunStatus:
+        """The run's status; a missing or damaged status file reads as a failed run that says so."""
         try:
-            status = read_json(self.file(STATUS))
-            return status if isinstance(status, dict) and "state" in status else {"state": "unknown"}
+            record = read_json(self.file(STATUS))
         except FileNotFoundError:
-            return {"state": "unknown"}
+            return RunStatus(state=RunState.FAILED, error=f"The run {self.id} has no {STATUS}.")
         except CheckpointError as e:
-            return {"state": "unknown", "error": str(e)}
+            return RunStatus(state=RunState.FAILED, error=str(e))
+        if not isinstance(record, dict):
+            return RunStatus(state=RunState.FAILED, error=f"{self.id}/{STATUS} is not a status record.")
+        return RunStatus.from_dict(record)
+
+    def update_status(self, **changes) -> RunStatus:
+        """Merge `changes` (RunStatus fields) into the current status and write it: no field is ever dropped."""
+        current = self.status() if self.file(STATUS).exists() else RunStatus()
+        if "state" in changes:
+            changes["state"] = RunState(changes["state"])
+        for key in ("best_test_loss", "tokens_per_s"):
+            if key in changes:
+                changes[key] = finite_or_none(changes[key])
+        status = dataclasses.replace(current, **changes, updated=time.time())
+        atomic_write_json(self.file(STATUS), status.to_dict())
+        return status
+
+    def summary(self, owner: str | None = None) -> RunSummary:
+        """The run as one typed row; never raises for a damaged run (it shows as failed)."""
+        config = self.raw_config()
+        created = config.get("created")
+        return RunSummary(
+            id=self.id, dataset=(config.get("dataset") or {}).get("name"), arch=config.get("arch"),
+            params=config.get("params"), created=created if isinstance(created, (int, float)) else 0.0,
+            shipped=config.get("shipped") is True, has_weights=self.file(WEIGHTS).is_file(), status=self.status(),
+            owner=owner)
+
+    def stamp(self) -> tuple:
+        """Changes whenever anything shown about the run changes (status, metrics, samples, weights)."""
+        def stamp(name):
+            try:
+                info = self.file(name).stat()
+                return info.st_mtime_ns, info.st_size
+            except OSError:
+                return None
+        return tuple(stamp(name) for name in (STATUS, METRICS, SAMPLES, WEIGHTS))
+
+    def raw_config(self) -> dict:
+        """The config as written, without validation; {} if unreadable (for listings that must not fail)."""
+        try:
+            config = read_json(self.file(CONFIG))
+        except (OSError, CheckpointError):
+            return {}
+        return config if isinstance(config, dict) else {}
 
     def write_samples(self, samples: list[str], step: int):
         atomic_write_json(self.file(SAMPLES), {"step": step, "samples": samples})
@@ -234,6 +358,28 @@ class Run:
 
     def stop_requested(self) -> bool:
         return self.file(STOP).exists()
+
+    def clear_stop(self):
+        self.file(STOP).unlink(missing_ok=True)
+
+
+PROGRESS_KEYS = ("step", "best_test_loss", "best_step", "elapsed", "step_reached")
+
+
+def migrate_legacy(run: Run) -> bool:
+    """Format 1 kept progress in config.json too; move it into the status (once). True if it changed."""
+    config = run.raw_config()
+    if config.get("format", 1) >= 2 or not config:
+        return False
+    status = run.status()
+    changes = {k: config[k] for k in ("best_test_loss", "best_step") if config.get(k) is not None
+               and getattr(status, k) is None}
+    changes.update({k: v for k, v in (config.get("train") or {}).items()
+                    if k in ("max_steps", "time_budget") and getattr(status, k) is None})
+    if changes:
+        run.update_status(**changes)
+    atomic_write_json(run.file(CONFIG), {**{k: v for k, v in config.items() if k not in PROGRESS_KEYS}, "format": 2})
+    return True
 
 
 def load_state(model, tensors: dict, run_id: str):

@@ -1,4 +1,5 @@
-"""Training: one function that trains the model of a run directory, used by the CLI and the web app.
+"""Training: the Trainer that trains the model of a run directory, used by the CLI, the web app's worker
+and sweeps.
 
 It evaluates every `eval_interval` steps, appends metrics, keeps the best-by-test-loss weights in
 model.safetensors and the latest weights plus optimizer state in last.safetensors (for resume).
@@ -16,12 +17,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .data import BucketBatcher, Dataset, trim
-from .errors import ConfigError, DataError, MakemoreError
+from .data import IGNORE, BucketBatcher, Dataset, trim
+from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFailed
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
-from .store import LAST, Run, finite_or_none, load_state
+from .store import LAST, Run, RunState, load_state
 
 
 @dataclass
@@ -118,7 +119,7 @@ def evaluate(model, x, y, batch_size=1000) -> float:
     for i in range(0, len(x), batch_size):
         xb, yb = trim(x[i : i + batch_size].long(), y[i : i + batch_size].long())
         _, loss = model(xb, yb)
-        n = int((yb != -1).sum())
+        n = int((yb != IGNORE).sum())
         total, count = total + loss.item() * n, count + n
     model.train()
     return total / max(1, count)
@@ -140,24 +141,24 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
-def raise_limits(run: Run, max_steps=None, time_budget=None, limits=None):
+def extend_limits(run: Run, max_steps=None, time_budget=None, limits=None):
     """Before resuming: apply new step / time limits (if given) to the run's config, and refuse a run that
     has already reached its limits, instead of resuming it only to stop at once."""
-    config, status = run.read_config(), run.read_status()
+    config, status = run.read_config(), run.status()
     train = dict(config["train"])
     if max_steps:
         train["max_steps"] = int(max_steps)
     if time_budget:
         train["time_budget"] = float(time_budget)
     check_train_config(TrainConfig(**train), limits)
-    step, elapsed = int(status.get("step") or 0), float(status.get("elapsed") or 0)
-    if (train["max_steps"] > 0 and step >= train["max_steps"]) or \
-            (train["time_budget"] > 0 and elapsed >= train["time_budget"]):
+    if (train["max_steps"] > 0 and status.step >= train["max_steps"]) or \
+            (train["time_budget"] > 0 and status.elapsed >= train["time_budget"]):
         raise ConfigError(
-            f"{run.id} already reached its limit (step {step:,} of {train['max_steps']:,}, "
-            f"{elapsed:.0f} s of a {train['time_budget']:g} s budget): raise max steps or the time budget "
+            f"{run.id} already reached its limit (step {status.step:,} of {train['max_steps']:,}, "
+            f"{status.elapsed:.0f} s of a {train['time_budget']:g} s budget): raise max steps or the time budget "
             "to train further.")
     run.update_config(train=train)
+    run.update_status(max_steps=train["max_steps"], time_budget=train["time_budget"])
 
 
 def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
@@ -198,155 +199,163 @@ def train_step(model, optimizer, xb, yb) -> torch.Tensor:
     return loss
 
 
-class Diverged(MakemoreError):
-    pass
+class Trainer:
+    """Trains (or resumes) the model of one run directory: restore, then step / evaluate-and-checkpoint until a
+    limit or a stop request, then finish. `report(record)` sees each metrics record (for progress printing)."""
 
+    def __init__(self, run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None):
+        self.run, self.device, self.should_stop, self.report = run, device, should_stop, report or (lambda r: None)
+        self.config = run.read_config()
+        if self.config["dataset"]["sha256"] != dataset.sha256 or self.config["split_seed"] != dataset.split_seed:
+            raise DataError(
+                f"The data file is not the one run {run.id} was trained on (sha256 differs): "
+                f"give the original {self.config['dataset']['name']} file.")
+        self.c = c = TrainConfig(**self.config["train"])
+        torch.manual_seed(c.seed)
+        self.model = build_model(self.config["arch"], run.model_config(self.config)).to(device)
+        self.optimizer = make_optimizer(self.model, c)
+        self.step_model = compile_model(self.model) if c.compile else self.model
+        self.step, self.elapsed_before, self.best = 0, 0.0, run.status().best_test_loss
+        self.restore()
+        x_train, y_train = dataset.tensors("train")
+        x_test, y_test = dataset.tensors("test")
+        self.batcher = BucketBatcher(x_train, y_train, device, c.seed + self.step)
+        self.eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
+        self.eval_test = x_test.to(device), y_test.to(device)
+        self.vocab, self.uniform_loss = run.vocab(self.config), math.log(dataset.vocab.size)
+        self.lr, self.speed, self.started = c.learning_rate, 0.0, None
 
-def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None) -> str:
-    """Train (or resume) the run; returns the final state: finished, stopped or failed.
+    def restore(self):
+        """Continue from last.safetensors (weights, optimizer state, step and time) if the run has one."""
+        if not self.run.file(LAST).exists():
+            return
+        tensors = self.run.read_tensors(LAST)
+        weights = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress."))}
+        load_state(self.model, weights, self.run.id)
+        self.optimizer.load_state_tensors(tensors, self.run.id)
+        self.step = int(tensors["progress.step"])
+        self.elapsed_before = float(tensors["progress.elapsed"])
+        self.log({"kind": "resume", "step": self.step, "elapsed": round(self.elapsed_before, 3), "time": time.time()})
 
-    `report(record)` is called with each metrics record, for progress printing.
-    """
-    config = run.read_config()
-    if config["dataset"]["sha256"] != dataset.sha256 or config["split_seed"] != dataset.split_seed:
-        raise DataError(
-            f"The data file is not the one run {run.id} was trained on (sha256 differs): "
-            f"give the original {config['dataset']['name']} file."
-        )
-    c = TrainConfig(**config["train"])
-    torch.manual_seed(c.seed)
-    model = build_model(config["arch"], run.model_config(config)).to(device)
-    optimizer = make_optimizer(model, c)
-    step, elapsed_before, best = 0, 0.0, config.get("best_test_loss")
-    if run.file(LAST).exists():
-        tensors = run.read_tensors(LAST)
-        load_state(model, {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress."))}, run.id)
-        optimizer.load_state_tensors(tensors, run.id)
-        step = int(tensors["progress.step"])
-        elapsed_before = float(tensors["progress.elapsed"])
-        run.append_metrics({"kind": "resume", "step": step, "elapsed": round(elapsed_before, 3), "time": time.time()})
-    x_train, y_train = dataset.tensors("train")
-    x_test, y_test = dataset.tensors("test")
-    batcher = BucketBatcher(x_train, y_train, device, c.seed + step)
-    eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
-    eval_test = x_test.to(device), y_test.to(device)
-    started, last_log, tokens = time.time(), time.time(), 0
-    run.write_status("running", pid=os.getpid(), step=step, max_steps=c.max_steps, time_budget=c.time_budget,
-                     started=started)
-    model.train()
+    def train(self) -> RunState:
+        """The loop; returns the final state (finished or stopped). Failures raise."""
+        c = self.c
+        self.started = time.time()
+        self.run.update_status(state=RunState.RUNNING, pid=os.getpid(), step=self.step, started=self.started,
+                               max_steps=c.max_steps, time_budget=c.time_budget, error=None)
+        self.model.train()
+        last_log, tokens = time.time(), 0
+        while True:
+            if self.step % c.eval_interval == 0 or self.out_of_budget():
+                self.evaluate_and_checkpoint()
+            if self.out_of_budget():
+                return self.finish(RunState.FINISHED)
+            if self.should_stop() or self.run.stop_requested():
+                return self.finish(RunState.STOPPED)
+            loss, yb = self.train_step()
+            tokens = tokens + (yb != IGNORE).sum()  # a tensor: no device sync until the next log line
+            if self.step % c.log_interval == 0:
+                now = time.time()
+                self.speed = int(tokens) / max(1e-9, now - last_log)
+                self.log_progress(loss.item())
+                tokens, last_log = 0, now
 
-    step_model = compile_model(model) if c.compile else model
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.time() - self.started
 
-    uniform_loss = math.log(dataset.vocab.size)
+    def out_of_budget(self) -> bool:
+        c = self.c
+        return (c.max_steps > 0 and self.step >= c.max_steps) or (c.time_budget > 0 and self.elapsed() >= c.time_budget)
 
-    def check_diverged(loss_value, at_step):
-        # far worse than guessing uniformly: the weights have blown up and will not come back usefully
-        if not math.isfinite(loss_value) or loss_value > max(10.0, 3 * uniform_loss):
-            raise Diverged(
-                f"Training diverged: the loss reached {loss_value:.4g} at step {at_step} (a uniform guess scores "
-                f"{uniform_loss:.2f}). Lower the learning rate (it was {c.learning_rate:g}); "
-                "the best checkpoint from before is kept."
-            )
-
-    def elapsed():
-        return elapsed_before + time.time() - started
-
-    def checkpoint(lr, speed):
-        nonlocal best
-        at = round(elapsed(), 3)  # when the model reached these losses (measuring them takes a moment more)
-        train_loss, test_loss = evaluate(model, *eval_train), evaluate(model, *eval_test)
-        check_diverged(train_loss, step)
-        check_diverged(test_loss, step)
-        record = {"kind": "eval", "step": step, "train_loss": train_loss, "test_loss": test_loss, "lr": lr,
-                  "tokens_per_s": speed, "elapsed": at, "time": time.time()}
-        run.append_metrics(record)
-        if best is None or test_loss < best:
-            best = test_loss
-            run.save_weights(model, step, test_loss)
-            run.update_config(step=step, best_test_loss=test_loss, best_step=step, elapsed=at)
-        progress = {"progress.step": torch.tensor(step), "progress.elapsed": torch.tensor(elapsed())}
-        run.save_weights(model, step, test_loss, name=LAST, extra={**optimizer.state_tensors(), **progress})
-        samples = generate(model, run.vocab(config), num_samples=c.num_samples, seed=step, device=device)
-        run.write_samples([s.text for s in samples], step)
-        model.train()
-        if report:
-            report(record)
-
-    def out_of_budget():
-        return (c.max_steps > 0 and step >= c.max_steps) or (c.time_budget > 0 and elapsed() >= c.time_budget)
-
-    final = "finished"
-    lr, speed, loss_value = c.learning_rate, 0.0, float("nan")
-    while True:
-        if step % c.eval_interval == 0 or out_of_budget():
-            checkpoint(lr, speed)
-        if out_of_budget():
-            break
-        if should_stop() or run.stop_requested():
-            final = "stopped"
-            break
-        lr = learning_rate(c, step, elapsed())
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        xb, yb = batcher(c.batch_size)
+    def train_step(self):
+        """One optimization step at the scheduled learning rate; (loss tensor, targets)."""
+        self.lr = learning_rate(self.c, self.step, self.elapsed())
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+        xb, yb = self.batcher(self.c.batch_size)
         try:
-            loss = train_step(step_model, optimizer, xb, yb)
+            loss = train_step(self.step_model, self.optimizer, xb, yb)
         except Exception as e:
-            if step_model is model:
+            if self.step_model is self.model:
                 raise
-            step_model = model  # compiling failed (at the first call): the same step, eagerly
+            self.step_model = self.model  # compiling failed (at the first call): the same step, eagerly
             reason = (str(e).strip().splitlines() or [""])[0][:200]
-            note = {"kind": "note", "step": step, "time": time.time(),
-                    "text": f"torch.compile failed ({type(e).__name__}: {reason}); training without it"}
-            run.append_metrics(note)
-            if report:
-                report(note)
-            loss = train_step(model, optimizer, xb, yb)
-        step += 1
-        tokens = tokens + (yb != -1).sum()  # a tensor: no device sync until the next log line
-        if step % c.log_interval == 0:
-            loss_value = loss.item()
-            tokens = int(tokens)
-            check_diverged(loss_value, step)
-            now = time.time()
-            speed = tokens / max(1e-9, now - last_log)
-            tokens, last_log = 0, now
-            record = {"kind": "train", "step": step, "loss": loss_value, "lr": lr, "tokens_per_s": round(speed, 1),
-                      "elapsed": round(elapsed(), 3), "time": now}
-            run.append_metrics(record)
-            run.write_status("running", pid=os.getpid(), step=step, max_steps=c.max_steps,
-                             time_budget=c.time_budget, started=started, elapsed=round(elapsed(), 3),
-                             tokens_per_s=round(speed, 1), best_test_loss=finite_or_none(best))
-            if report:
-                report(record)
-    if final == "stopped" and step % c.eval_interval != 0:
-        checkpoint(lr, speed)
-    run.update_config(step_reached=step, elapsed=round(elapsed(), 3))
-    run.write_status(final, step=step, max_steps=c.max_steps, elapsed=round(elapsed(), 3),
-                     best_test_loss=finite_or_none(best))
-    try:
-        run.file("STOP").unlink()
-    except FileNotFoundError:
-        pass
-    return final
+            self.log({"kind": "note", "step": self.step, "time": time.time(),
+                      "text": f"torch.compile failed ({type(e).__name__}: {reason}); training without it"})
+            loss = train_step(self.model, self.optimizer, xb, yb)
+        self.step += 1
+        return loss, yb
+
+    def log_progress(self, loss_value: float):
+        self.check_diverged(loss_value)
+        now = time.time()
+        self.log({"kind": "train", "step": self.step, "loss": loss_value, "lr": self.lr,
+                  "tokens_per_s": round(self.speed, 1), "elapsed": round(self.elapsed(), 3), "time": now})
+        self.run.update_status(step=self.step, elapsed=round(self.elapsed(), 3), tokens_per_s=round(self.speed, 1))
+
+    def evaluate_and_checkpoint(self):
+        """Losses on both splits; the best weights, the resume state and fresh samples to disk."""
+        at = round(self.elapsed(), 3)  # when the model reached these losses (measuring them takes a moment more)
+        train_loss, test_loss = evaluate(self.model, *self.eval_train), evaluate(self.model, *self.eval_test)
+        self.check_diverged(train_loss)
+        self.check_diverged(test_loss)
+        record = {"kind": "eval", "step": self.step, "train_loss": train_loss, "test_loss": test_loss, "lr": self.lr,
+                  "tokens_per_s": self.speed, "elapsed": at, "time": time.time()}
+        if self.best is None or test_loss < self.best:
+            self.best = test_loss
+            self.run.save_weights(self.model, self.step, test_loss)
+            self.run.update_status(best_test_loss=test_loss, best_step=self.step)
+        progress = {"progress.step": torch.tensor(self.step), "progress.elapsed": torch.tensor(self.elapsed())}
+        self.run.save_weights(self.model, self.step, test_loss, name=LAST,
+                              extra={**self.optimizer.state_tensors(), **progress})
+        samples = generate(self.model, self.vocab, num_samples=self.c.num_samples, seed=self.step, device=self.device)
+        self.run.write_samples([s.text for s in samples], self.step)
+        self.model.train()
+        self.run.update_status(step=self.step, elapsed=at)
+        self.log(record)
+
+    def check_diverged(self, loss_value: float):
+        # far worse than guessing uniformly: the weights have blown up and will not come back usefully
+        if not math.isfinite(loss_value) or loss_value > max(10.0, 3 * self.uniform_loss):
+            raise Diverged(
+                f"Training diverged: the loss reached {loss_value:.4g} at step {self.step} (a uniform guess scores "
+                f"{self.uniform_loss:.2f}). Lower the learning rate (it was {self.c.learning_rate:g}); "
+                "the best checkpoint from before is kept.")
+
+    def log(self, record: dict):
+        self.run.append_metrics(record)
+        self.report(record)
+
+    def finish(self, final: RunState) -> RunState:
+        if final == RunState.STOPPED and self.step % self.c.eval_interval != 0:
+            self.evaluate_and_checkpoint()
+        self.run.update_status(state=final, step=self.step, elapsed=round(self.elapsed(), 3), pid=None)
+        self.run.clear_stop()
+        return final
 
 
-def train_and_record(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None) -> str:
-    """train_run, but any failure ends as a 'failed' status with a readable error instead of a traceback."""
+def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None) -> RunState:
+    """Train (or resume) the run; returns the final state: finished or stopped. Failures raise."""
+    return Trainer(run, dataset, device, should_stop, report).train()
+
+
+def train_and_record(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None) -> RunState:
+    """train_run, but any failure ends as a 'failed' status (with the step it reached) and a readable error
+    instead of a traceback."""
+    trainer = None
     try:
-        return train_run(run, dataset, device, should_stop, report)
+        trainer = Trainer(run, dataset, device, should_stop, report)
+        return trainer.train()
     except MakemoreError as e:
         error = str(e)
     except OSError as e:
-        error = f"Could not write the run directory ({e.strerror or e}): free some disk space or fix permissions; earlier checkpoints are intact."
+        error = (f"Could not write the run directory ({e.strerror or e}): free some disk space or fix permissions; "
+                 "earlier checkpoints are intact.")
     except Exception as e:  # a bug: still recorded, so the UI can show it
         error = f"Training failed: {type(e).__name__}: {e}"
+    reached = {"step": trainer.step, "elapsed": round(trainer.elapsed(), 3)} if trainer and trainer.started else {}
     try:
-        run.write_status("failed", error=error)
+        run.update_status(state=RunState.FAILED, error=error, pid=None, **reached)
     except OSError:
         pass
     raise TrainingFailed(error)
-
-
-class TrainingFailed(MakemoreError):
-    pass

@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from .data import load_file  # noqa: E402
 from .errors import MakemoreError  # noqa: E402
 from .limits import load_limits  # noqa: E402
-from .store import Run  # noqa: E402
+from .store import Run, RunState  # noqa: E402
 from .train import print_progress, resolve_device, train_and_record  # noqa: E402
 
 
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         dataset = load_file(args.data_file, config["split_seed"], load_limits())
         device = resolve_device(args.device)
     except MakemoreError as e:
-        run.write_status("failed", error=str(e))
+        run.update_status(state=RunState.FAILED, error=str(e), pid=None)
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"training {run.id} on {device} with {torch.get_num_threads()} threads", flush=True)

@@ -8,14 +8,13 @@ import shutil
 import time
 from pathlib import Path
 
-from .data import Dataset, load_bytes, load_file
-from .errors import DataError
+from .data import SPLIT_SEED, Dataset, load_bytes, load_file
+from .errors import CheckpointError, DataError, MakemoreError
 from .limits import Limits, load_limits
-from .store import CONFIG, Run, atomic_write_bytes, check_name, list_runs, read_json, sanitize_name
+from .store import Run, RunSummary, atomic_write_bytes, check_name, list_runs, migrate_legacy, sanitize_name
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = ("names", "companies")
-SPLIT_SEED = 3407  # one split per data set, so runs on the same data are compared on the same test lines
 
 
 def default_root() -> Path:
@@ -34,7 +33,9 @@ class Workspace:
             source, target = REPO / "datasets" / f"{name}.txt", self.datasets / f"{name}.txt"
             if source.is_file() and not target.exists():
                 shutil.copyfile(source, target)
-        self._cache = {}
+        self._cache, self._models = {}, {}
+        for run in list_runs(self.runs):
+            migrate_legacy(run)
 
     # --- data sets ------------------------------------------------------------------------
     def list_datasets(self) -> list[str]:
@@ -83,24 +84,37 @@ class Workspace:
 
     def list_runs(self) -> list[Run]:
         """Every run, newest first."""
-        return sorted(list_runs(self.runs), key=created, reverse=True)
+        return [Run(self.runs / summary.id) for summary in self.summaries()]
 
-    def is_shipped(self, run: Run) -> bool:
+    def summaries(self, with_weights=False) -> list[RunSummary]:
+        """Every run as a typed row, newest first."""
+        rows = sorted((run.summary() for run in list_runs(self.runs)), key=lambda s: s.created, reverse=True)
+        return [s for s in rows if s.has_weights or not with_weights]
+
+    def run_ids(self, with_weights=False) -> list[str]:
+        return [s.id for s in self.summaries(with_weights)]
+
+    def model(self, run_id: str):
+        """(model, config) of a run's best weights on the CPU, cached until the weights change."""
+        run = self.run(run_id)
+        weights = run.stamp()[3]
+        if weights is None:
+            raise CheckpointError(f"{run_id} has no saved weights yet: wait for its first evaluation.")
+        key = (run_id, weights)
+        if key not in self._models:
+            if len(self._models) > 16:
+                self._models.clear()
+            self._models[key] = run.load_model("cpu")
+        return self._models[key]
+
+    def dataset_of(self, config: dict) -> Dataset | None:
+        """The data set a run was trained on, if it is still here with the same content; else None."""
         try:
-            shipped = (self.runs / "SHIPPED").read_text(encoding="utf-8").split()
-        except OSError:
-            shipped = []
-        return run.id in shipped or bool(safe_config(run).get("shipped"))
+            dataset = self.load_dataset(config["dataset"]["name"])
+        except (MakemoreError, KeyError, TypeError):
+            return None
+        return dataset if dataset.sha256 == config["dataset"].get("sha256") else None
 
-
-def safe_config(run: Run) -> dict:
-    """The config as written, without validation; {} if unreadable (for listings that must not fail)."""
-    try:
-        return read_json(run.file(CONFIG))
-    except Exception:
-        return {}
-
-
-def created(run: Run) -> float:
-    value = safe_config(run).get("created")
-    return value if isinstance(value, (int, float)) else time.time()
+    def stamp(self) -> tuple:
+        """Changes whenever a run appears, goes, or changes its status (for cheap UI refreshes)."""
+        return tuple((run.id, run.stamp()[0]) for run in list_runs(self.runs))

@@ -56,7 +56,7 @@ def main(argv=None):
     plan = [(d, a) for d, a in PLAN if (d == "names" and a in args.archs) or (d == "companies" and not args.no_companies)]
     for dataset_name, arch in plan:
         run = Run(out / f"{dataset_name}-{arch}")
-        if run.exists() and not args.force and run.read_status().get("state") == "finished":
+        if run.exists() and not args.force and run.status().state == "finished":
             print(f"{run.id}: already trained, skipped (--force retrains)", flush=True)
             continue
         if run.path.exists():
@@ -69,9 +69,9 @@ def main(argv=None):
         t0 = time.time()
         print(f"{run.id}: training {budget:g} s ...", flush=True)
         state = train_run(run, dataset)
-        run_config = run.read_config()
-        print(f"{run.id}: {state} in {time.time() - t0:.0f} s, best test loss {run_config['best_test_loss']:.4f} "
-              f"at step {run_config['best_step']}", flush=True)
+        status = run.status()
+        print(f"{run.id}: {state} in {time.time() - t0:.0f} s, best test loss {status.best_test_loss:.4f} "
+              f"at step {status.best_step}", flush=True)
         if state != "finished":
             return 1
         run.update_config(shipped=True)

@@ -48,7 +48,8 @@ def test_resume_with_a_higher_limit_trains_on_and_a_reached_limit_is_refused(tmp
     assert main(["-i", str(small_file), "-o", str(out), "--resume", "--max-steps", "40"]) == 0
     assert "step 40 | train loss" in capsys.readouterr().out
     config = json.loads((out / "config.json").read_text())
-    assert config["train"]["max_steps"] == 40 and config["step_reached"] == 40
+    status = json.loads((out / "status.json").read_text())
+    assert config["train"]["max_steps"] == 40 and status["step"] == 40 and status["max_steps"] == 40
 
 
 def run_cli(*args, cwd):

@@ -18,10 +18,10 @@ def test_divergence_stops_with_a_clear_status_and_keeps_the_good_checkpoint(tmp_
                                  learning_rate=10.0, warmup_steps=1))
     with pytest.raises(TrainingFailed, match="diverged.*Lower the learning rate"):
         train_and_record(run, dataset)
-    status = run.read_status()
-    assert status["state"] == "failed" and "diverged" in status["error"]
-    model, config = run.load_model()  # the best weights were saved before the loss blew up
-    assert config["best_test_loss"] is not None and config["best_test_loss"] < 10
+    status = run.status()
+    assert status.state == "failed" and "diverged" in status.error
+    run.load_model()  # the best weights were saved before the loss blew up
+    assert status.best_test_loss is not None and status.best_test_loss < 10 and status.step > 0
 
 
 def test_disk_full_mid_training_fails_cleanly_and_keeps_earlier_checkpoints(tmp_path, dataset, monkeypatch):
@@ -46,7 +46,7 @@ def test_disk_full_mid_training_fails_cleanly_and_keeps_earlier_checkpoints(tmp_
     with pytest.raises(TrainingFailed, match="No space left on device"):
         train_and_record(run, dataset)
     monkeypatch.setattr(store, "atomic_write_bytes", real_write)
-    assert run.read_status()["state"] == "failed"
+    assert run.status().state == "failed"
     run.load_model()
     run.read_tensors("last.safetensors")
 
@@ -88,7 +88,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_resume_continues(tmp_path, name
     for attempt in range(4):
         child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
-        while time.time() < deadline and run.read_status().get("pid") != child.pid:
+        while time.time() < deadline and run.status().pid != child.pid:
             time.sleep(0.02)
         time.sleep(0.3 + rng.random() * 1.2)
         child.send_signal(signal.SIGKILL)

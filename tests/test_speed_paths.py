@@ -134,4 +134,4 @@ def test_training_goes_on_eagerly_when_compiling_fails(tmp_path, names_file, mon
     metrics = run.read_metrics()
     assert [m for m in metrics if m["kind"] == "note"] == notes
     assert max(m["step"] for m in metrics if m["kind"] == "eval") == 30
-    assert run.read_config()["best_test_loss"] < metrics[0]["test_loss"]
+    assert run.status().best_test_loss < metrics[0]["test_loss"]

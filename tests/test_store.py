@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from makemore.data import load_file
-from makemore.errors import CheckpointError, NameError_
+from makemore.errors import CheckpointError, UnsafeNameError
 from makemore.store import Run, check_name, sanitize_name
 from makemore.train import create_run, make_train_config, train_run
 
@@ -22,12 +22,15 @@ def trained(tmp_path, small_file):
 
 def test_round_trip_has_everything_to_rebuild(trained):
     config = json.loads(trained.file("config.json").read_text())
-    assert {"arch", "model", "vocab", "dataset", "split_seed", "train", "step", "best_test_loss", "version"} <= set(config)
+    assert {"arch", "model", "vocab", "dataset", "split_seed", "train", "version"} <= set(config)
+    assert not {"step", "best_test_loss", "best_step", "elapsed"} & set(config)  # progress lives in the status
+    status = trained.status()
+    assert status.step == 20 and status.best_step in (10, 20) and status.best_test_loss < 4
     assert len(config["dataset"]["sha256"]) == 64
     model, _ = trained.load_model()
     assert model.num_params() == config["params"]
     assert [r["kind"] for r in trained.read_metrics()].count("eval") == 3
-    assert trained.read_status()["state"] == "finished"
+    assert trained.status().state == "finished"
 
 
 def test_truncated_weights(trained):
@@ -96,7 +99,7 @@ def test_torn_metrics_line_is_skipped(trained):
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "x\x00y", "a" * 300, "", "..", ".hidden"])
 def test_unsafe_names_are_refused(name):
-    with pytest.raises(NameError_, match="not a valid"):
+    with pytest.raises(UnsafeNameError, match="not a valid"):
         check_name(name)
 
 
@@ -115,7 +118,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, small_file):
     create_run(run, dataset, "gru", {"n_embd": 8, "n_embd2": 16}, make_train_config("gru", max_steps=40, eval_interval=20))
     stops = iter([False] * 25 + [True] * 100)
     assert train_run(run, dataset, should_stop=lambda: next(stops)) == "stopped"
-    assert run.read_status()["step"] == 25
+    assert run.status().step == 25
     weights_at_stop = run.read_tensors("last.safetensors")
     assert int(weights_at_stop["progress.step"]) == 25
     run.update_config(train={**run.read_config()["train"], "max_steps": 60})

@@ -4,11 +4,28 @@ Decoding is how sampling stays fast: `start_decoding` returns a cache and `decod
 one token per row and returns the next-token logits. The default keeps the recent tokens and
 reruns the model over its receptive field only; models with state (KV cache, RNN state) override it.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..data import IGNORE
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What a model module declares about itself: its class, the ModelConfig fields it reads, its default
+    hyperparameters and training options, and any check of its own on a config (raising ConfigError)."""
+
+    name: str
+    cls: type
+    title: str
+    uses: tuple  # the ModelConfig fields this architecture reads
+    defaults: dict = field(default_factory=dict)  # model hyperparameters
+    training: dict = field(default_factory=dict)  # learning_rate, batch_size, weight_decay, max_steps
+    check: Callable | None = None  # check(config) -> None, raises ConfigError
 
 
 @dataclass
@@ -40,7 +57,7 @@ class CharModel(nn.Module):
     def loss(logits, targets):
         if targets is None:
             return None
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE)
 
     def start_decoding(self, batch_size: int, device) -> dict:
         return {"tokens": torch.empty(batch_size, 0, dtype=torch.long, device=device)}

@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from .base import CharModel
+from .base import Architecture, CharModel
 
 
 class Bigram(CharModel):
@@ -17,3 +17,7 @@ class Bigram(CharModel):
     def forward(self, idx, targets=None):
         logits = self.logits[idx]
         return logits, self.loss(logits, targets)
+
+
+SPEC = Architecture("bigram", Bigram, "Bigram (count table)", (), {},
+                    dict(learning_rate=0.3, batch_size=256, weight_decay=0.0, max_steps=10000))

@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from .base import CharModel
+from .base import Architecture, CharModel
 
 
 class CausalAverage(nn.Module):
@@ -41,3 +41,8 @@ class BoW(CharModel):
         x = self.blocks(self.wte(idx) + self.wpe.weight[: idx.size(1)])
         logits = self.head(x)
         return logits, self.loss(logits, targets)
+
+
+SPEC = Architecture("bow", BoW, "Bag of words", ("n_layer", "n_embd", "n_embd2", "dropout"),
+                    dict(n_layer=2, n_embd=64, n_embd2=128, dropout=0.0),
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000))

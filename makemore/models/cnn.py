@@ -6,7 +6,8 @@ merging neighbours hierarchically as in WaveNet.
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import CharModel
+from ..errors import ConfigError
+from .base import Architecture, CharModel
 
 
 class CausalConvBlock(nn.Module):
@@ -46,3 +47,13 @@ class CNN(CharModel):
             x = block(x)
         logits = self.head(self.norm(x))
         return logits, self.loss(logits, targets)
+
+
+def check(config):
+    if config.n_layer > 10:
+        raise ConfigError(f"cnn n_layer must be at most 10 (a context of 1024 characters), not {config.n_layer}.")
+
+
+SPEC = Architecture("cnn", CNN, "CNN (WaveNet 2016)", ("n_layer", "n_embd2", "dropout"),
+                    dict(n_layer=3, n_embd2=96, dropout=0.1),
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=16000), check)

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import CharModel
+from .base import Architecture, CharModel
 
 
 class MLP(CharModel):
@@ -47,3 +47,8 @@ class MLP(CharModel):
         x = self.drop(F.tanh(x))
         logits = self.head(x)
         return logits, self.loss(logits, targets)
+
+
+SPEC = Architecture("mlp", MLP, "MLP (Bengio 2003)", ("n_embd", "n_embd2", "context", "dropout"),
+                    dict(n_embd=24, n_embd2=256, context=6, dropout=0.1),
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000))

@@ -5,7 +5,7 @@ They use PyTorch's fused recurrent layers; the state is carried between decoding
 import torch
 import torch.nn as nn
 
-from .base import CharModel
+from .base import Architecture, CharModel
 
 
 class Recurrent(CharModel):
@@ -57,3 +57,15 @@ class LSTM(Recurrent):
 
 class GRU(Recurrent):
     layer_class = nn.GRU
+
+
+RECURRENT_TRAINING = dict(learning_rate=3e-3, batch_size=64, weight_decay=0.1, max_steps=20000)
+USES = ("n_layer", "n_embd", "n_embd2", "dropout")
+SPECS = [
+    Architecture("rnn", RNN, "RNN (Mikolov 2010)", USES, dict(n_layer=1, n_embd=64, n_embd2=256, dropout=0.1),
+                 RECURRENT_TRAINING),
+    Architecture("lstm", LSTM, "LSTM (Graves 2014)", USES, dict(n_layer=1, n_embd=64, n_embd2=160, dropout=0.3),
+                 RECURRENT_TRAINING),
+    Architecture("gru", GRU, "GRU (Cho 2014)", USES, dict(n_layer=1, n_embd=64, n_embd2=160, dropout=0.3),
+                 RECURRENT_TRAINING),
+]

@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import CharModel
+from ..errors import ConfigError
+from .base import Architecture, CharModel
 
 
 class CausalSelfAttention(nn.Module):
@@ -98,3 +99,16 @@ class Transformer(CharModel):
             x = block.decode(x, layer, position)
         cache["position"] = position + 1
         return self.head(self.ln_f(x))
+
+
+def check(config):
+    if config.n_embd % config.n_head:
+        raise ConfigError(
+            f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head}): "
+            f"try n_embd={config.n_embd - config.n_embd % config.n_head or config.n_head}."
+        )
+
+
+SPEC = Architecture("transformer", Transformer, "Transformer (GPT)", ("n_layer", "n_head", "n_embd", "dropout"),
+                    dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1),
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.05, max_steps=20000), check)

@@ -29,7 +29,7 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
             with gr.Tab("Data", id="data") as data:
                 data_set, show_data, data_outputs = data_tab.build(ctx)
             with gr.Tab("Train", id="train") as train:
-                train_set, train_run, (arch_in, arch_out, on_arch) = train_tab.build(ctx)
+                train_set, train_run_picker, (arch_in, arch_out, on_arch) = train_tab.build(ctx)
             with gr.Tab("Sample", id="sample") as sample:
                 sample_run = sample_tab.build(ctx)
             with gr.Tab("Compare", id="compare") as compare:
@@ -40,13 +40,14 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
             return dataset_update(ws, current)
 
         def runs(current, with_weights=False):
-            return run_update(ws, current, with_weights)
+            return run_update(ctx, current, with_weights)
 
         private = dict(api_visibility="private", show_progress="hidden")
         data.select(datasets, data_set, data_set, **private)
-        train.select(lambda d, r: (datasets(d), runs(r)), [train_set, train_run], [train_set, train_run], **private)
+        train.select(lambda d, r: (datasets(d), runs(r)), [train_set, train_run_picker],
+                     [train_set, train_run_picker], **private)
         sample.select(lambda r: runs(r, True), sample_run, sample_run, **private)
-        compare.select(lambda r, d: (runs_update(ws, r), datasets(d)), [compare_runs, compare_set],
+        compare.select(lambda r, d: (runs_update(ctx, r), datasets(d)), [compare_runs, compare_set],
                        [compare_runs, compare_set], **private)
         demo.load(show_data, data_set, data_outputs, **private)
         demo.load(on_arch, arch_in, arch_out, **private)

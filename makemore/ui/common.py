@@ -1,52 +1,48 @@
-"""What the tabs share: the app context, turning errors into messages, run listings and loss charts."""
+"""What the tabs share: the app context, wiring by name, errors as messages, run listings and loss charts.
+
+Tabs see runs only through the core: typed RunSummary rows from the workspace, and run methods; they
+never read run files themselves, and no tab imports another.
+"""
 import functools
+import inspect
 import math
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..errors import CheckpointError, MakemoreError
+from ..errors import MakemoreError
 from ..jobs import JobManager
 from ..sample import mark_origin
-from ..store import WEIGHTS, Run
-from ..workspace import Workspace, safe_config
+from ..workspace import Workspace
 
 
 @dataclass
 class Context:
     ws: Workspace
     jobs: JobManager
-    _models: dict = field(default_factory=dict)
 
     def model(self, run_id: str):
         """(model, config) of a run's best weights, cached until the weights change."""
-        run = self.ws.run(run_id)
-        path = run.file(WEIGHTS)
-        if not path.is_file():
-            raise CheckpointError(f"{run_id} has no saved weights yet: wait for its first evaluation.")
-        key = (run_id, path.stat().st_mtime_ns)
-        if key not in self._models:
-            if len(self._models) > 16:
-                self._models.clear()
-            self._models[key] = run.load_model("cpu")
-        return self._models[key]
+        return self.ws.model(run_id)
 
     def mark(self, samples, config: dict):
         """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
-        dataset = self.dataset_of(config)
-        return mark_origin(samples, dataset.train_lines, dataset.test_lines) if dataset else samples
+        dataset = self.ws.dataset_of(config)
+        return mark_origin(samples, dataset) if dataset else samples
 
-    def dataset_of(self, config: dict):
-        try:
-            dataset = self.ws.load_dataset(config["dataset"]["name"])
-        except MakemoreError:
-            return None
-        return dataset if dataset.sha256 == config["dataset"]["sha256"] else None
+    def run_ids(self, with_weights=False) -> list[str]:
+        """Run ids for a dropdown, newest first."""
+        return self.ws.run_ids(with_weights)
+
+
+def inputs_for(fn, components: dict) -> list:
+    """The input components of an event, in the order of `fn`'s parameters, looked up by parameter name."""
+    return [components[name] for name in inspect.signature(fn).parameters]
 
 
 def friendly(fn):
@@ -66,48 +62,45 @@ def friendly(fn):
     return wrapper
 
 
-def run_choices(ws: Workspace, with_weights=False) -> list[str]:
-    """Run ids for a dropdown, newest first."""
-    return [run.id for run in ws.list_runs() if not with_weights or run.file(WEIGHTS).is_file()]
-
-
 def dataset_update(ws: Workspace, current):
     """Fresh dropdown choices, keeping the current data set if it still exists."""
     names = ws.list_datasets()
     return gr.update(choices=names, value=current if current in names else "names")
 
 
-def run_update(ws: Workspace, current, with_weights=False):
-    ids = run_choices(ws, with_weights)
+def run_update(ctx: Context, current, with_weights=False):
+    ids = ctx.run_ids(with_weights)
     return gr.update(choices=ids, value=current if current in ids else (ids[0] if ids else None))
 
 
-def runs_update(ws: Workspace, current):
+def runs_update(ctx: Context, current):
     """For a multiselect: fresh choices, keeping the chosen runs that still exist."""
-    ids = run_choices(ws)
+    ids = ctx.run_ids()
     return gr.update(choices=ids, value=[r for r in current or [] if r in ids])
 
 
-def runs_table(ws: Workspace) -> pd.DataFrame:
-    rows = []
-    for run in ws.list_runs():
-        config, status = safe_config(run), run.read_status()
-        best = config.get("best_test_loss")
-        rows.append({
-            "run": run.id, "architecture": config.get("arch", "?"), "data set": config.get("dataset", {}).get("name"),
-            "state": status["state"], "step": status.get("step") or config.get("step") or 0,
-            "best test loss": round(best, 4) if isinstance(best, float) else None,
-            "params": config.get("params"),
-            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(config.get("created", 0))),
-        })
-    columns = ["run", "architecture", "data set", "state", "step", "best test loss", "params", "created"]
-    return pd.DataFrame(rows, columns=columns)
+def loss4(value):
+    return round(value, 4) if isinstance(value, float) and math.isfinite(value) else None
 
 
-def tokens_per_s(run: Run) -> float | None:
-    """Median training speed over the run's logged steps."""
-    speeds = sorted(r["tokens_per_s"] for r in run.read_metrics() if r.get("kind") == "train" and r.get("tokens_per_s"))
-    return speeds[len(speeds) // 2] if speeds else None
+SUMMARY_COLUMNS = {  # column title: value of a RunSummary
+    "run": lambda s: s.id,
+    "architecture": lambda s: s.arch,
+    "data set": lambda s: s.dataset,
+    "state": lambda s: s.state.value,
+    "steps": lambda s: s.status.step,
+    "best test loss": lambda s: loss4(s.status.best_test_loss),
+    "params": lambda s: s.params,
+    "training time (s)": lambda s: round(s.status.elapsed, 1),
+    "tokens/s": lambda s: round(s.status.tokens_per_s) if s.status.tokens_per_s else None,
+    "created": lambda s: time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
+}
+
+
+def summary_frame(summaries, columns=("run", "architecture", "data set", "state", "steps", "best test loss",
+                                      "params", "created")) -> pd.DataFrame:
+    """One row per run summary, with the chosen columns."""
+    return pd.DataFrame([{c: SUMMARY_COLUMNS[c](s) for c in columns} for s in summaries], columns=list(columns))
 
 
 def empty_figure(message: str, height=360) -> go.Figure:

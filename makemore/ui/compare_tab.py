@@ -6,10 +6,7 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from ..store import METRICS, STATUS
-from ..workspace import safe_config
-from .common import Context, empty_figure, friendly, run_choices, runs_update, style, tokens_per_s
-from .train_tab import start_run
+from .common import Context, empty_figure, friendly, runs_update, style, summary_frame
 
 
 def curves(ctx: Context, run_ids, x_axis="step") -> go.Figure:
@@ -24,21 +21,9 @@ def curves(ctx: Context, run_ids, x_axis="step") -> go.Figure:
 
 
 def summary(ctx: Context, run_ids) -> pd.DataFrame:
-    rows = []
-    for run_id in run_ids or []:
-        run = ctx.ws.run(run_id)
-        config, status = safe_config(run), run.read_status()
-        best, speed = config.get("best_test_loss"), tokens_per_s(run)
-        rows.append({
-            "run": run_id, "architecture": config.get("arch"), "params": config.get("params"),
-            "steps": status.get("step") or 0, "best test loss": round(best, 4) if isinstance(best, float) else None,
-            "training time (s)": round(float(status.get("elapsed") or config.get("elapsed") or 0), 1),
-            "tokens/s": round(speed) if speed else None, "data set": config.get("dataset", {}).get("name"),
-            "state": status["state"],
-        })
-    columns = ["run", "architecture", "params", "steps", "best test loss", "training time (s)", "tokens/s",
-               "data set", "state"]
-    return pd.DataFrame(rows, columns=columns)
+    return summary_frame([ctx.ws.run(run_id).summary() for run_id in run_ids or []],
+                         ("run", "architecture", "params", "steps", "best test loss", "training time (s)", "tokens/s",
+                          "data set", "state"))
 
 
 def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42) -> pd.DataFrame:
@@ -57,20 +42,12 @@ def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42
 
 def shipped_leaderboard(ctx) -> list[str]:
     """What a first visit shows: the pretrained runs on the names data set, one per architecture."""
-    chosen = []
-    for run in ctx.ws.list_runs():
-        try:
-            config = run.read_config()
-        except MakemoreError:
-            continue
-        if config.get("shipped") and config["dataset"]["name"] == "names":
-            chosen.append(run.id)
-    return chosen
+    return [s.id for s in ctx.ws.summaries() if s.shipped and s.dataset == "names"]
 
 
 def build(ctx: Context):
     with gr.Row():
-        runs = gr.Dropdown(run_choices(ctx.ws), value=shipped_leaderboard(ctx), multiselect=True,
+        runs = gr.Dropdown(ctx.run_ids(), value=shipped_leaderboard(ctx), multiselect=True,
                            label="Runs to compare", allow_custom_value=True,
                            elem_id="compare-runs", scale=4)
         x_axis = gr.Radio(["step", "seconds"], value="step", label="x axis", scale=1, min_width=160)
@@ -108,17 +85,13 @@ def build(ctx: Context):
     def train_all(dataset, seconds, seed):
         if not seconds or seconds <= 0:
             raise ConfigError("Give a positive time budget in seconds.")
-        new = [start_run(ctx, dataset, arch, {}, None, None, None, seconds, "seconds", seed)
-               for arch in ARCHITECTURES]
+        new = [ctx.jobs.create(dataset, arch, seconds=seconds, seed=int(seed)) for arch in ARCHITECTURES]
         minutes = len(new) * seconds / ctx.jobs.limits.max_jobs / 60
         return (new, f"Queued {len(new)} runs on **{dataset}**: about {minutes:.0f} minutes in all.")
 
     def tick(run_ids, x_axis, last):
-        def stamp(run_id):
-            run = ctx.ws.run(run_id)
-            return [(p.stat().st_mtime_ns if p.exists() else 0) for p in (run.file(METRICS), run.file(STATUS))]
         try:
-            now = [x_axis] + [stamp(r) for r in run_ids or []]
+            now = [x_axis] + [ctx.ws.run(r).stamp() for r in run_ids or []]
         except MakemoreError:
             return gr.skip(), gr.skip(), gr.skip()
         if now == last or not run_ids:
@@ -128,6 +101,6 @@ def build(ctx: Context):
     go_button.click(compare_runs, [runs, x_axis, temperature, num_samples, seed], [chart, table, samples],
                     api_name="compare_runs")
     train_all_button.click(train_all, [dataset, budget, seed], [runs, message], api_name="train_all").then(
-        lambda chosen: runs_update(ctx.ws, chosen), runs, runs, api_visibility="private", show_progress="hidden")
+        lambda chosen: runs_update(ctx, chosen), runs, runs, api_visibility="private", show_progress="hidden")
     timer.tick(tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", api_visibility="private")
     return runs, dataset

@@ -8,10 +8,8 @@ import gradio as gr
 import pandas as pd
 
 from ..errors import ConfigError
-from ..sample import generate, score_line
-from .common import Context, friendly, run_choices
-
-ORIGIN = {"new": "new", "train": "in train set", "test": "in test set", "?": "? (data set gone)"}
+from ..sample import ORIGIN_LABELS, generate, score_line
+from .common import Context, friendly
 
 
 def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_samples=20, prefix="",
@@ -23,7 +21,7 @@ def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_
                        temperature=float(temperature), top_k=int(top_k or 0) or None,
                        top_p=float(top_p) if top_p and top_p < 1 else None, prefix=prefix or "", seed=int(seed))
     ctx.mark(samples, config)
-    return pd.DataFrame({"sample": [s.text for s in samples], "origin": [ORIGIN[s.origin] for s in samples],
+    return pd.DataFrame({"sample": [s.text for s in samples], "origin": [ORIGIN_LABELS[s.origin] for s in samples],
                          "log-prob": [round(s.logprob, 3) for s in samples]})
 
 
@@ -40,9 +38,8 @@ def download_folder() -> Path:
 def build(ctx: Context):
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            run_id = gr.Dropdown(run_choices(ctx.ws, with_weights=True), label="Checkpoint (a run)",
-                                 allow_custom_value=True,
-                                 value=(run_choices(ctx.ws, True) or [None])[0])
+            run_id = gr.Dropdown(ctx.run_ids(with_weights=True), label="Checkpoint (a run)",
+                                 allow_custom_value=True, value=(ctx.run_ids(with_weights=True) or [None])[0])
             temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature (1 = as trained)")
             top_k = gr.Number(0, label="top-k (0 = off)", minimum=0, precision=0)
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top-p (1 = off)")
@@ -77,9 +74,9 @@ def build(ctx: Context):
             raise ConfigError("Pick a run first.")
         model, config = ctx.model(run_id)
         s = score_line(model, ctx.ws.run(run_id).vocab(config), text)
-        dataset = ctx.dataset_of(config)
-        where = ("" if dataset is None else " It is in the training set." if s["line"] in dataset.train_lines
-                 else " It is in the test set." if s["line"] in dataset.test_lines else " It is a new line.")
+        dataset = ctx.ws.dataset_of(config)
+        where = "" if dataset is None else {"train": " It is in the training set.", "test": " It is in the test set.",
+                                            "new": " It is a new line."}[dataset.origin(s["line"])]
         return (f"**{s['line']}**: log-probability **{s['logprob']:.2f}** "
                 f"({s['mean_nll']:.3f} nats per character, perplexity {s['perplexity']:.2f}).{where}")
 

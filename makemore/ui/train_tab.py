@@ -6,9 +6,7 @@ import gradio as gr
 
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES, BOUNDS
-from ..store import METRICS, SAMPLES, STATUS
-from ..workspace import safe_config
-from .common import Context, fmt_seconds, friendly, loss_figure, run_choices, run_update, runs_table
+from .common import Context, fmt_seconds, friendly, inputs_for, loss_figure, run_update, summary_frame
 
 MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
     "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
@@ -19,67 +17,42 @@ DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
 
 
-def auto_intervals(max_steps: int) -> tuple[int, int]:
-    """(eval_interval, log_interval) giving a chart with a few dozen points whatever the length."""
-    evals = 100 if max_steps <= 0 else max(10, min(500, max_steps // 20))
-    return evals, max(1, min(50, evals // 5))
-
-
-def start_run(ctx: Context, dataset, arch, model: dict, learning_rate, batch_size, weight_decay, amount, unit, seed,
-              eval_interval=0) -> str:
-    if not dataset:
-        raise ConfigError("Pick a data set first.")
-    if not amount or amount <= 0:
-        raise ConfigError("Give how long to train: a positive number of seconds or steps.")
-    max_steps, budget = (int(amount), 0.0) if unit == "steps" else (-1, float(amount))
-    evals, logs = auto_intervals(max_steps)
-    if eval_interval and eval_interval > 0:
-        evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
-    return ctx.jobs.create(dataset, arch, model, learning_rate=learning_rate,
-                           batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
-                           max_steps=max_steps, time_budget=budget, seed=int(seed), eval_interval=evals,
-                           log_interval=logs)
-
-
 def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     """(status line, progress bar HTML) of a run."""
-    run = ctx.ws.run(run_id)
-    config, status = safe_config(run), run.read_status()
-    state, step = status["state"], int(status.get("step") or 0)
-    max_steps, budget = status.get("max_steps") or -1, status.get("time_budget") or 0
-    elapsed = float(status.get("elapsed") or 0)
-    head = (f"`{run_id}` · {config.get('arch')} ({config.get('params', 0):,} parameters) "
-            f"on **{config.get('dataset', {}).get('name')}**")
-    best = status.get("best_test_loss") or config.get("best_test_loss")
-    best_text = f"best test loss **{best:.4f}**" if isinstance(best, float) else "no evaluation yet"
+    summary = ctx.ws.run(run_id).summary()
+    status, state = summary.status, summary.state.value
+    head = (f"`{run_id}` · {summary.arch} ({summary.params or 0:,} parameters) on **{summary.dataset}**")
+    best = status.best_test_loss
+    best_text = f"best test loss **{best:.4f}**" if best is not None else "no evaluation yet"
     if state == "queued":
         queue = ctx.jobs.queued()
         position = queue.index(run_id) + 1 if run_id in queue else 1
         line = (f"**Queued** (position {position} of {len(queue)}): waiting for a free training slot; "
                 f"{len(ctx.jobs.active())} of {ctx.jobs.limits.max_jobs} busy. {head}")
     elif state == "running":
-        line = f"**Training** {head} · step {step:,} · {best_text}"
+        line = f"**Training** {head} · step {status.step:,} · {best_text}"
     elif state in ("failed", "interrupted"):
-        at = f" at step {step:,}" if "step" in status else ""
-        line = f"**{state.capitalize()}**{at}: {status.get('error', '')} {head}"
+        line = f"**{state.capitalize()}** at step {status.step:,}: {status.error or ''} {head}"
     else:
-        line = f"**{state.capitalize()}** at step {step:,} · {best_text} · {head}"
+        line = f"**{state.capitalize()}** at step {status.step:,} · {best_text} · {head}"
+    return line, progress_bar(status)
 
-    fractions = ([step / max_steps] if max_steps > 0 else []) + ([elapsed / budget] if budget > 0 else [])
-    fraction = 1.0 if state == "finished" else min(1.0, max(fractions, default=0.0))
+
+def progress_bar(status) -> str:
+    max_steps, budget, step, elapsed = status.max_steps or -1, status.time_budget or 0, status.step, status.elapsed
+    fraction = status.progress
     rate = step / elapsed if elapsed > 0 else 0
     etas = ([(max_steps - step) / rate] if max_steps > 0 and rate else []) + ([budget - elapsed] if budget > 0 else [])
     parts = [f"step {step:,}" + (f" of {max_steps:,}" if max_steps > 0 else ""),
              f"{fmt_seconds(elapsed)} elapsed" + (f" of {fmt_seconds(budget)}" if budget > 0 else "")]
-    if state == "running":
+    if status.state.value == "running":
         parts.append(f"ETA {fmt_seconds(max(0, min(etas)))}" if etas else "ETA ?")
-    if status.get("tokens_per_s"):
-        parts.append(f"{status['tokens_per_s']:,.0f} tokens/s")
-    color = {"running": "#2ca02c", "failed": "#d62728", "interrupted": "#ff7f0e"}.get(state, "#1f77b4")
-    bar = (f'<div style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
-           f'<div style="width:{fraction * 100:.1f}%;height:100%;background:{color};transition:width .5s"></div></div>'
-           f'<div style="margin-top:4px;font-size:0.95em">{fraction * 100:.0f}% · {" · ".join(parts)}</div>')
-    return line, bar
+    if status.tokens_per_s:
+        parts.append(f"{status.tokens_per_s:,.0f} tokens/s")
+    color = {"running": "#2ca02c", "failed": "#d62728", "interrupted": "#ff7f0e"}.get(status.state.value, "#1f77b4")
+    return (f'<div style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
+            f'<div style="width:{fraction * 100:.1f}%;height:100%;background:{color};transition:width .5s"></div></div>'
+            f'<div style="margin-top:4px;font-size:0.95em">{fraction * 100:.0f}% · {" · ".join(parts)}</div>')
 
 
 def progress(ctx: Context, run_id):
@@ -93,14 +66,7 @@ def progress(ctx: Context, run_id):
 
 def signature(ctx: Context, run_id):
     """Changes whenever anything the Train tab shows changes."""
-    def stamp(path):
-        try:
-            s = path.stat()
-            return s.st_mtime_ns, s.st_size
-        except OSError:
-            return None
-    files = [ctx.ws.run(run_id).file(n) for n in (STATUS, METRICS, SAMPLES)] if run_id else []
-    return [stamp(p) for p in files] + [(r.id, stamp(r.file(STATUS))) for r in ctx.ws.list_runs()]
+    return (ctx.ws.run(run_id).stamp() if run_id else None), ctx.ws.stamp()
 
 
 def build(ctx: Context):
@@ -135,9 +101,8 @@ def build(ctx: Context):
             start = gr.Button("Start training", variant="primary", elem_id="train-start")
         with gr.Column(scale=2):
             with gr.Row():
-                run_id = gr.Dropdown(run_choices(ctx.ws), label="Run", scale=4, allow_custom_value=True,
-                                     elem_id="train-run",
-                                     value=(run_choices(ctx.ws) or [None])[0])
+                run_id = gr.Dropdown(ctx.run_ids(), label="Run", scale=4, allow_custom_value=True,
+                                     elem_id="train-run", value=(ctx.run_ids() or [None])[0])
                 stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
                 resume = gr.Button("Resume", scale=1, min_width=80)
             status = gr.Markdown(label="status", elem_id="train-status")
@@ -151,7 +116,7 @@ def build(ctx: Context):
                                              maximum=limits.max_time_budget)
             samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
                                  elem_id="train-samples")
-    runs = gr.Dataframe(runs_table(ctx.ws), label="All runs (click one to show it)", interactive=False, max_height=300)
+    runs = gr.Dataframe(summary_frame(ctx.ws.summaries()), label="All runs (click one to show it)", interactive=False, max_height=300)
     refresh = gr.Button("Refresh", size="sm")
     seen = gr.State(None)
     timer = gr.Timer(1.5)
@@ -172,10 +137,11 @@ def build(ctx: Context):
         if shown_for and shown_for != arch:  # Start came before the page showed the new architecture's values
             values, learning_rate, batch_size, weight_decay = {}, None, None, None
         values = {k: (float(v) if k == "dropout" else int(v)) for k, v in values.items() if v is not None}
-        new = start_run(ctx, dataset, arch, values, learning_rate, batch_size, weight_decay, amount, unit, seed,
-                        eval_interval)
-        state = ctx.ws.run(new).read_status()["state"]
-        return new, f"Started `{new}`: it is {state}."
+        length = {"steps": int(amount)} if unit == "steps" and amount else {"seconds": amount}
+        new = ctx.jobs.create(dataset, arch, values, **length, learning_rate=learning_rate,
+                              batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
+                              seed=int(seed), eval_interval=int(eval_interval or 0) or None)
+        return new, f"Started `{new}`: it is {ctx.ws.run(new).status().state}."
 
     @friendly
     def stop_training(run):
@@ -202,7 +168,7 @@ def build(ctx: Context):
         r = ctx.ws.run(run)
         metrics = r.read_metrics()
         evals = [m for m in metrics if m.get("kind") == "eval"]
-        return {"run": run, "status": r.read_status(), "records": len(metrics),
+        return {"run": run, "status": r.status().to_dict(), "records": len(metrics),
                 "last_eval": evals[-1] if evals else None, "samples": r.read_samples()}
 
     def tick(run, last):
@@ -210,7 +176,7 @@ def build(ctx: Context):
         try:
             now = signature(ctx, run)
             if now != last:
-                return (*progress(ctx, run), runs_table(ctx.ws), now)
+                return (*progress(ctx, run), summary_frame(ctx.ws.summaries()), now)
         except MakemoreError:  # a bad run name typed in: the run_id change event already said so
             pass
         except Exception:
@@ -224,19 +190,21 @@ def build(ctx: Context):
     # The architecture whose values the fields hold, kept in the page (not a server-side State) so it always
     # arrives together with those values; blank from API clients, whose values are trusted.
     shown_for = gr.Textbox("", visible=False)
+    start_fields = dict(dataset=dataset, arch=arch, **model, learning_rate=learning_rate, batch_size=batch_size,
+                        weight_decay=weight_decay, amount=amount, unit=unit, seed=seed, eval_interval=eval_interval,
+                        shown_for=shown_for)
     arch.change(on_arch, arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for],
                 api_visibility="private")
     unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, unit, amount, api_visibility="private")
-    refresh_runs = dict(fn=lambda run: run_update(ctx.ws, run), inputs=run_id, outputs=run_id,
+    refresh_runs = dict(fn=lambda run: run_update(ctx, run), inputs=run_id, outputs=run_id,
                         api_visibility="private", show_progress="hidden")
-    start.click(start_training, [dataset, arch, *model_inputs, learning_rate, batch_size, weight_decay, amount, unit,
-                                 seed, eval_interval, shown_for], [run_id, status],
+    start.click(start_training, inputs_for(start_training, start_fields), [run_id, status],
                 api_name="start_training").then(**refresh_runs)
     stop.click(stop_training, run_id, status, api_name="stop_training")
     resume.click(resume_training, [run_id, more_steps, more_seconds], status, api_name="resume_training")
     shown = [status, bar, chart, samples]
     run_id.change(run_progress, run_id, shown, api_name="run_progress", show_progress="hidden")
-    refresh.click(lambda: runs_table(ctx.ws), None, runs, api_name="list_runs").then(**refresh_runs)
+    refresh.click(lambda: summary_frame(ctx.ws.summaries()), None, runs, api_name="list_runs").then(**refresh_runs)
     timer.tick(tick, [run_id, seen], [*shown, runs, seen], show_progress="hidden", api_visibility="private")
     gr.api(friendly(run_status), api_name="run_status")
     runs.select(pick_row, runs, run_id, api_visibility="private")
