@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from .common import Context, empty_figure, friendly, runs_update, style, summary_frame
+from .common import Context, empty_figure, friendly, inputs_for, runs_update, style, summary_frame
 
 
 def curves(ctx: Context, run_ids, x_axis="step") -> go.Figure:
@@ -98,8 +98,8 @@ def build(ctx: Context):
             return gr.skip(), gr.skip(), gr.skip()
         return curves(ctx, run_ids, x_axis), summary(ctx, run_ids), now
 
-    go_button.click(compare_runs, [runs, x_axis, temperature, num_samples, seed], [chart, table, samples],
-                    api_name="compare_runs")
+    fields = dict(run_ids=runs, x_axis=x_axis, temperature=temperature, num_samples=num_samples, seed=seed)
+    go_button.click(compare_runs, inputs_for(compare_runs, fields), [chart, table, samples], api_name="compare_runs")
     train_all_button.click(train_all, [dataset, budget, seed], [runs, message], api_name="train_all").then(
         lambda chosen: runs_update(ctx, chosen), runs, runs, api_visibility="private", show_progress="hidden")
     timer.tick(tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", api_visibility="private")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
-from .common import Context, friendly
+from .common import Context, friendly, inputs_for
 
 
 def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_samples=20, prefix="",
@@ -80,8 +80,9 @@ def build(ctx: Context):
         return (f"**{s['line']}**: log-probability **{s['logprob']:.2f}** "
                 f"({s['mean_nll']:.3f} nats per character, perplexity {s['perplexity']:.2f}).{where}")
 
-    go.click(sample, [run_id, temperature, top_k, top_p, num_samples, prefix, seed], [table, txt, csv],
-             api_name="sample")
+    fields = dict(run_id=run_id, temperature=temperature, top_k=top_k, top_p=top_p, num_samples=num_samples,
+                  prefix=prefix, seed=seed)
+    go.click(sample, inputs_for(sample, fields), [table, txt, csv], api_name="sample")
     line.submit(score_own, [run_id, line], scored, api_visibility="private")
     score.click(score_own, [run_id, line], scored, api_name="score_line")
     return run_id

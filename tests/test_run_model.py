@@ -1,0 +1,156 @@
+"""The run model: one typed status that never loses a field, and one test split for the CLI and the app."""
+import ast
+import json
+import shutil
+
+import pytest
+
+from makemore.cli import main
+from makemore.data import load_file
+from makemore.errors import TrainingFailed
+from makemore.jobs import JobManager
+from makemore.limits import load_limits
+from makemore.store import RunState, RunStatus
+from makemore.train import train_and_record
+from makemore.workspace import Workspace
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def jobs(tmp_path, small_file):
+    """A job manager that never launches workers (no free slot): the tests play the worker in-process."""
+    ws = Workspace(tmp_path / "root", load_limits({"MAKEMORE_MAX_JOBS": "0"}))
+    shutil.copyfile(small_file, ws.datasets / "twenty.txt")
+    manager = JobManager(ws, scheduler=False, device="cpu")
+    yield manager
+    manager.close()
+
+
+def stop_after(steps):
+    calls = iter(range(10**6))
+    return lambda: next(calls) >= steps
+
+
+def test_status_never_loses_a_field_from_create_to_fail(jobs, small_file, tmp_path):
+    ws = jobs.ws
+    run = ws.run(jobs.create("twenty", "mlp", {"n_embd": 8, "n_embd2": 16}, steps=30, eval_interval=10))
+    queued = run.status()
+    assert queued.state == RunState.QUEUED and queued.max_steps == 30 and queued.time_budget == 0
+    assert queued.queued_at and queued.step == 0 and queued.best_test_loss is None
+
+    dataset = ws.load_dataset("twenty")
+    assert train_and_record(run, dataset, should_stop=stop_after(15)) == RunState.STOPPED
+    stopped = run.status()
+    assert stopped.state == RunState.STOPPED and stopped.step == 15 and stopped.max_steps == 30
+    assert stopped.best_test_loss is not None and stopped.best_step in (10, 15) and stopped.elapsed > 0
+    assert stopped.queued_at == queued.queued_at and stopped.tokens_per_s and stopped.pid is None
+
+    assert jobs.resume(run.id) == "queued"
+    requeued = run.status()
+    assert (requeued.step, requeued.best_test_loss, requeued.elapsed) == (15, stopped.best_test_loss, stopped.elapsed)
+
+    assert train_and_record(run, dataset) == RunState.FINISHED
+    finished = run.status()
+    assert finished.state == RunState.FINISHED and finished.step == 30 and finished.max_steps == 30
+    assert finished.best_test_loss <= stopped.best_test_loss and finished.elapsed > stopped.elapsed
+    assert finished.progress == 1.0
+
+    assert jobs.resume(run.id, max_steps=60) == "queued"
+    other = tmp_path / "other.txt"
+    other.write_text("abc\ndef\nghi\n", encoding="utf-8")
+    with pytest.raises(TrainingFailed, match="not the one run"):
+        train_and_record(run, load_file(other))
+    failed = run.status()
+    assert failed.state == RunState.FAILED and "not the one run" in failed.error
+    assert (failed.step, failed.max_steps, failed.best_test_loss, failed.best_step) == \
+        (30, 60, finished.best_test_loss, finished.best_step)
+    assert RunStatus.from_dict(json.loads(run.file("status.json").read_text())) == failed
+
+
+def test_a_time_budget_run_keeps_its_budget_and_a_diverged_run_its_step(jobs):
+    ws = jobs.ws
+    run = ws.run(jobs.create("twenty", "bigram", seconds=0.5))
+    assert train_and_record(run, ws.load_dataset("twenty")) == RunState.FINISHED
+    status = run.status()
+    assert status.time_budget == 0.5 and status.max_steps == -1 and status.step > 0 and status.elapsed >= 0.5
+
+    run = ws.run(jobs.create("twenty", "mlp", steps=300, learning_rate=10.0, eval_interval=100))
+    with pytest.raises(TrainingFailed, match="diverged"):
+        train_and_record(run, ws.load_dataset("twenty"))
+    status = run.status()
+    assert status.state == RunState.FAILED and status.step > 0 and status.best_test_loss is not None
+
+
+def test_the_cli_and_the_app_score_on_the_same_test_lines(jobs, small_file, tmp_path):
+    out = tmp_path / "cli-run"
+    assert main(["-i", str(small_file), "-o", str(out), "--type", "bigram", "--max-steps", "5", "--seed", "42"]) == 0
+    cli_config = json.loads((out / "config.json").read_text())
+    app_config = jobs.ws.run(jobs.create("twenty", "bigram", steps=5, seed=7)).read_config()
+    assert cli_config["train"]["seed"] == 42 and app_config["train"]["seed"] == 7  # the training seeds differ...
+    assert cli_config["split_seed"] == app_config["split_seed"]  # ...the split does not
+    assert cli_config["dataset"]["sha256"] == app_config["dataset"]["sha256"]
+    cli_lines = load_file(small_file, cli_config["split_seed"]).test_lines
+    app_lines = jobs.ws.load_dataset("twenty").test_lines
+    assert cli_lines == app_lines
+
+
+def imports_of(path):
+    """Every module a file imports, as absolute dotted names (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_layering_rules_hold():
+    ui = sorted((ROOT / "makemore" / "ui").glob("*.py"))
+    tabs = {p.stem for p in ui if p.stem.endswith("_tab")}
+    assert {"train_tab", "sample_tab", "compare_tab", "data_tab"} <= tabs
+    for path in ui:
+        names = imports_of(path)
+        assert "makemore.store" not in names, f"{path.name} reads run files through makemore.store"
+        if path.stem in tabs:
+            others = {f"makemore.ui.{t}" for t in tabs - {path.stem}}
+            assert not names & others, f"{path.name} imports another tab: {names & others}"
+    for path in (ROOT / "makemore").glob("*.py"):
+        assert not {n for n in imports_of(path) if n.split(".")[0] in ("gradio", "gradio_client")}, path.name
+    models = (ROOT / "makemore" / "models" / "__init__.py").read_text()
+    assert '== "transformer"' not in models and '== "cnn"' not in models  # each model checks itself
+
+
+def test_every_function_in_train_is_short():
+    tree = ast.parse((ROOT / "makemore" / "train.py").read_text(encoding="utf-8"))
+    long = [(n.name, n.end_lineno - n.lineno + 1) for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 >= 60]
+    assert not long
+
+
+# The API contract as it stood before the run model was rewired (issue 11): names and parameters unchanged.
+API = {
+    "/compare_runs": ["run_ids", "x_axis", "temperature", "num_samples", "seed"],
+    "/dataset_stats": ["name"], "/delete_dataset": ["name"], "/list_runs": [],
+    "/resume_training": ["run", "max_steps", "time_budget"], "/run_progress": ["run"], "/run_status": ["run"],
+    "/sample": ["run_id", "temperature", "top_k", "top_p", "num_samples", "prefix", "seed"],
+    "/score_line": ["run_id", "text"],
+    "/start_training": ["dataset", "arch", "n_layer", "n_head", "n_embd", "n_embd2", "context", "dropout",
+                        "learning_rate", "batch_size", "weight_decay", "amount", "unit", "seed", "eval_interval",
+                        "shown_for"],
+    "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
+}
+
+
+def test_every_api_endpoint_keeps_its_name_and_parameters(jobs):
+    from makemore.ui import build_demo
+
+    info = build_demo(jobs.ws, jobs).get_api_info()["named_endpoints"]
+    for name, parameters in API.items():
+        assert [p["parameter_name"] for p in info[name]["parameters"]] == parameters, name
