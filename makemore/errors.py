@@ -27,3 +27,11 @@ class Diverged(MakemoreError):
 
 class TrainingFailed(MakemoreError):
     """A training run ended in the failed state; the message is the recorded error."""
+
+
+class QuotaError(MakemoreError):
+    """A fair-use limit of a shared server: too many jobs, data sets or bytes, or the server is busy."""
+
+
+class AccessError(MakemoreError):
+    """The visitor may not see or change this: another owner's run or data set, or a read-only one."""

@@ -3,6 +3,12 @@
 The run directories are the only shared state. A run waiting for a slot has status "queued" on
 disk, so the queue survives a restart; a small scheduler thread starts queued runs when a slot
 frees, reaps children that ended, and marks runs whose process vanished as "interrupted".
+
+On a shared server the fair-use rules live here, not in the page, so the API gets them too: jobs
+per owner and on the whole server are capped, a job's memory is estimated before it starts, the
+next slot goes to the owner with the fewest jobs running (an owner holding two slots while another
+waits has the newer job preempted: it checkpoints and queues again), and workers run at a lower
+CPU priority than the web server.
 """
 import os
 import shutil
@@ -13,10 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, QuotaError
 from .models import get_architecture
+from .owners import Owners
 from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, new_run_id
-from .train import create_run, extend_limits, make_train_config
+from .train import create_run, estimate_memory_mb, extend_limits, make_train_config
 from .workspace import REPO, Workspace
 
 
@@ -53,13 +60,17 @@ def is_worker_of(pid, run: Run) -> bool:
 
 
 class JobManager:
-    def __init__(self, workspace: Workspace | None = None, poll_interval: float = 0.5, scheduler: bool = True,
+    def __init__(self, owners: Owners | Workspace | None = None, poll_interval: float = 0.5, scheduler: bool = True,
                  device: str | None = None):
-        self.ws = workspace or Workspace()
-        self.limits = self.ws.limits
+        if isinstance(owners, Workspace):
+            owners = Owners(owners.root, owners.limits, base=owners)
+        self.owners = owners or Owners()
+        self.ws = self.owners.base  # the local user's workspace (the default for every call)
+        self.limits = self.owners.limits
         self.device = device or os.environ.get("MAKEMORE_DEVICE", "auto")
-        self.children: dict[str, subprocess.Popen] = {}  # run id -> the process we started
-        self.adopted: dict[str, int] = {}  # run id -> pid of a worker left running by an earlier app
+        self.children: dict[Path, subprocess.Popen] = {}  # run directory -> the process we started
+        self.adopted: dict[Path, int] = {}  # run directory -> pid of a worker left running by an earlier app
+        self.preempted: set[Path] = set()  # stopped to free a slot for another owner: queued again on exit
         self.lock = threading.RLock()
         self.poll_interval = poll_interval
         self.recover()
@@ -74,12 +85,15 @@ class JobManager:
     # --- creating, stopping, resuming -----------------------------------------------------
     def create(self, dataset: str, arch: str, model: dict | None = None, *, seconds: float | None = None,
                steps: int | None = None, learning_rate: float | None = None, batch_size: int | None = None,
-               weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None) -> str:
-        """Create a run on a stored data set and queue it; returns the run id at once.
+               weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None,
+               ws: Workspace | None = None) -> str:
+        """Create a run on a stored data set of `ws` (default: the local workspace) and queue it; returns the
+        run id at once.
 
         Give exactly one of `seconds` (a time budget) or `steps`; evaluation and logging intervals follow from
         it unless `eval_interval` is given. None (or a blank) means the architecture's default.
         """
+        ws = ws or self.ws
         if not dataset:
             raise ConfigError("Pick a data set first.")
         if (seconds is None) == (steps is None) or not (seconds or steps) or (seconds or steps) <= 0:
@@ -88,88 +102,174 @@ class JobManager:
         evals, logs = auto_intervals(max_steps)
         if eval_interval and eval_interval > 0:
             evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
-        data = self.ws.load_dataset(dataset)
+        data = ws.load_dataset(dataset)
         spec = get_architecture(arch)
         overrides = {k: v for k, v in (model or {}).items() if k in spec.uses}
         config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
                                    weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
                                    eval_interval=evals, log_interval=logs)
         with self.lock:
-            run_id = new_run_id(self.ws.runs, arch, dataset)
-            run = self.ws.run(run_id)
+            self.check_room(ws)
+            run_id = new_run_id(ws.runs, arch, dataset)
+            run = ws.run(run_id)
             try:
-                create_run(run, data, arch, overrides, config, self.limits, self.ws.dataset_path(dataset))
+                create_run(run, data, arch, overrides, config, self.limits)
+                self.check_memory(run)
             except Exception:
                 remove_tree(run.path)
                 raise
             self._enqueue(run)
-        self.prune(dataset, keep=run_id)
+        self.prune(dataset, keep=run_id, ws=ws)
         self.schedule()
         return run_id
 
-    def stop(self, run_id: str) -> str:
+    def check_room(self, ws: Workspace):
+        """Refuse a new job (QuotaError) over the owner's job cap, the server's queue cap or the disk quota."""
+        limits = self.limits
+        mine = sum(s.state in ACTIVE_STATES for s in ws.summaries())
+        if limits.max_jobs_per_owner and mine >= limits.max_jobs_per_owner:
+            raise QuotaError(f"You already have {mine} runs queued or training, this server's limit: wait for one "
+                             "to finish, or stop one.")
+        if limits.max_queue and len(self.queued()) + len(self.active()) >= limits.max_queue:
+            raise QuotaError("The demo is busy: every training slot and the queue are full. Try again in a minute.")
+        ws.check_quota()
+
+    def check_memory(self, run: Run):
+        if not self.limits.max_job_memory_mb:
+            return
+        config = run.read_config()
+        needed = estimate_memory_mb(config["arch"], run.model_config(config), config["train"]["batch_size"])
+        if needed > self.limits.max_job_memory_mb:
+            raise QuotaError(f"This run would need about {needed:,.0f} MB of memory to train, over this server's "
+                             f"{self.limits.max_job_memory_mb:,} MB per job: use a smaller batch size or model.")
+
+    def stop(self, run_id: str, ws: Workspace | None = None) -> str:
         """Ask a run to stop: it saves a checkpoint and ends within a second. Returns its state."""
-        run = self.ws.run(run_id)
+        run = self.owners.own_run(ws or self.ws, run_id)
         with self.lock:
+            self.preempted.discard(run.path)
             status = run.status()
             if status.state == RunState.QUEUED:
                 run.update_status(state=RunState.STOPPED)
                 return RunState.STOPPED.value
             if status.state != RunState.RUNNING:
                 return status.state.value
-            run.request_stop()
-            pid = self.children[run_id].pid if run_id in self.children else status.pid
-            if is_worker_of(pid, run):
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+            self._signal_stop(run, status.pid)
             return "stopping"
 
-    def resume(self, run_id: str, max_steps: int | None = None, time_budget: float | None = None) -> str:
-        """Queue a stopped, interrupted or finished run again (from its last checkpoint, if any);
-        a finished one needs a higher limit."""
-        run = self.ws.run(run_id)
+    def _signal_stop(self, run: Run, pid):
+        run.request_stop()
+        pid = self.children[run.path].pid if run.path in self.children else pid
+        if is_worker_of(pid, run):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def resume(self, run_id: str, max_steps: int | None = None, time_budget: float | None = None,
+               ws: Workspace | None = None) -> str:
+        """Queue one of the caller's stopped, interrupted or finished runs again (from its last checkpoint, if
+        any); a finished one needs a higher limit. Returns its state."""
+        ws = ws or self.ws
+        run = self.owners.own_run(ws, run_id)
         with self.lock:
             config, status = run.read_config(), run.status()
             if status.state in ACTIVE_STATES:
                 raise ConfigError(f"{run_id} is already {status.state}.")
-            if status.state not in RESUMABLE_STATES:
+            if status.state not in RESUMABLE_STATES and not status.retryable:
                 raise ConfigError(
                     f"{run_id} {status.state} ({status.error or 'no details'}); it cannot be resumed: "
                     "start a new run (with a lower learning rate if it diverged).")
-            self.data_file(config)
+            self.check_room(ws)
+            self.check_data(ws, config)
             extend_limits(run, max_steps, time_budget, self.limits)
             run.clear_stop()
             self._enqueue(run)
         self.schedule()
         return run.status().state.value
 
+    def train_more(self, run_id: str, max_steps: int | None = None, time_budget: float | None = None,
+                   ws: Workspace | None = None) -> str:
+        """Resume a run of the caller's; a read-only one (shipped, or someone's published run) is first copied
+        into the caller's workspace, leaving the original untouched. Returns the id of the run queued."""
+        ws = ws or self.ws
+        run = self.owners.readable_run(ws, run_id)
+        if run.path.parent != ws.runs or run.summary().shipped:
+            with self.lock:
+                self.check_room(ws)
+                run = self.owners.fork(ws, run)
+        self.resume(run.id, max_steps, time_budget, ws)
+        return run.id
+
+    def delete(self, run_id: str, ws: Workspace | None = None):
+        """Delete one of the caller's runs that is not training (its published copy goes too)."""
+        ws = ws or self.ws
+        run = self.owners.own_run(ws, run_id)
+        with self.lock:
+            if run.status().state in ACTIVE_STATES:
+                raise ConfigError(f"{run_id} is {run.status().state}: stop it first.")
+            if run_id in self.owners.published():
+                self.owners.publish(ws, run_id, published=False)
+            remove_tree(run.path)
+
     def _enqueue(self, run: Run):
-        run.update_status(state=RunState.QUEUED, queued_at=time.time(), error=None, pid=None)
+        run.update_status(state=RunState.QUEUED, queued_at=time.time(), error=None, pid=None, retryable=None)
+
+    def check_data(self, ws: Workspace, config: dict):
+        """The run's data set must still be there with the content it was trained on."""
+        name = config["dataset"]["name"]
+        try:
+            dataset = ws.load_dataset(name)
+        except DataError:
+            raise DataError(f"The data set {name!r} this run was trained on is gone; upload the same file again "
+                            "under that name to continue training.") from None
+        if dataset.sha256 != config["dataset"]["sha256"]:
+            raise DataError(f"The data set {name!r} has changed since this run trained on it (different content): "
+                            "it cannot go on with other data. Start a new run on it instead.")
 
     # --- the scheduler --------------------------------------------------------------------
-    def active(self) -> list[str]:
+    def active(self) -> list[Path]:
         with self.lock:
             return [r for r, p in self.children.items() if p.poll() is None] + list(self.adopted)
 
     def queued(self) -> list[str]:
-        """Queued run ids, first come first served."""
-        waiting = [(s.status.queued_at or 0, s.id) for s in self.ws.summaries() if s.state == RunState.QUEUED]
-        return [run_id for _, run_id in sorted(waiting)]
+        """Queued run ids of every workspace, first come first served."""
+        return [run.id for run in self._queued_runs()]
+
+    def _queued_runs(self) -> list[Run]:
+        waiting = [(s.status.queued_at or 0, ws.run(s.id)) for ws in self.owners.workspaces()
+                   for s in ws.summaries() if s.state == RunState.QUEUED]
+        return [run for _, run in sorted(waiting, key=lambda pair: pair[0])]
 
     def schedule(self):
-        """Reap ended jobs, then start queued runs while slots are free."""
+        """Reap ended jobs, then start queued runs while slots are free, the owner with fewest jobs first."""
         with self.lock:
             self._reap()
-            free = self.limits.max_jobs - len(self.active())
-            for run_id in self.queued()[:max(0, free)]:
-                self._launch(self.ws.run(run_id))
+            running = [path.parent for path in self.active()]
+            for run in sorted(self._queued_runs(), key=lambda r: running.count(r.path.parent)):
+                if len(running) >= self.limits.max_jobs:
+                    self._preempt_for(run, running)
+                    break
+                self._launch(run)
+                running.append(run.path.parent)
+
+    def _preempt_for(self, waiting: Run, running: list[Path]):
+        """A waiting owner with no job running while another holds two slots or more: the other's newest job
+        checkpoints and goes back to the queue."""
+        if not running or waiting.path.parent in running or not self.limits.public:
+            return
+        hog = max(set(running), key=running.count)
+        if running.count(hog) < 2 or any(path.parent == hog for path in self.preempted):
+            return
+        newest = max((path for path in self.active() if path.parent == hog), key=lambda p: Run(p).status().started or 0)
+        self.preempted.add(newest)
+        self._signal_stop(Run(newest), None)
 
     def _loop(self):
         while not self._stop.wait(self.poll_interval):
             try:
                 self.schedule()
+                self.owners.evict_idle(shutil.disk_usage(self.owners.root).free)
             except Exception as e:  # keep scheduling whatever one run did
                 print(f"makemore scheduler: {type(e).__name__}: {e}", file=sys.stderr)
 
@@ -177,21 +277,17 @@ class JobManager:
         """Stop the scheduler thread; running jobs keep training."""
         self._stop.set()
 
-    def data_file(self, config: dict) -> Path:
-        """The run's data file: where it was, else the data set of that name (the root may have moved)."""
-        path = Path(config["dataset"].get("file", ""))
+    def data_file(self, run: Run) -> Path:
+        """The file a run trains on: the data set of its name in its owner's workspace."""
+        config = run.read_config()
+        path = Path(config["dataset"].get("file", ""))  # runs made before data sets were per owner
         if path.is_file():
             return path
-        path = self.ws.datasets / f"{config['dataset']['name']}.txt"
-        if not path.is_file():
-            raise DataError(f"The data set {config['dataset']['name']!r} this run was trained on is gone; "
-                            "upload the same file again under that name to continue training.")
-        return path
+        return self.owners.owner_of(run).dataset_path(config["dataset"]["name"])
 
     def _launch(self, run: Run):
-        config = run.read_config()
         try:
-            data_file = self.data_file(config)
+            data_file = self.data_file(run)
         except DataError as e:
             run.update_status(state=RunState.STOPPED, error=str(e))
             return
@@ -202,62 +298,70 @@ class JobManager:
         with open(run.file("log.txt"), "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "makemore.worker", str(run.path), str(data_file), "--threads", threads,
-                 "--device", self.device],
+                 "--device", self.device, "--max-seconds", str(self.limits.max_job_seconds)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 cwd=REPO, env=env)
-        self.children[run.id] = proc
+        self.children[run.path] = proc
         now = run.status()
         if now.state == RunState.RUNNING and now.pid is None:  # the worker has not written its own yet
             run.update_status(pid=proc.pid)
 
     def _reap(self):
-        for run_id, proc in list(self.children.items()):
+        for path, proc in list(self.children.items()):
             code = proc.poll()
             if code is not None:
-                del self.children[run_id]
-                self._after_exit(self.ws.run(run_id), code)
-        for run_id, pid in list(self.adopted.items()):
-            run = self.ws.run(run_id)
+                del self.children[path]
+                self._after_exit(Run(path), code)
+        for path, pid in list(self.adopted.items()):
+            run = Run(path)
             if not is_worker_of(pid, run):
-                del self.adopted[run_id]
+                del self.adopted[path]
                 self._after_exit(run, None)
 
     def _after_exit(self, run: Run, code):
-        """A worker ended: if it could not record why, say so."""
+        """A worker ended: a preempted run queues again; one that could not record why it ended says so."""
         status = run.status()
+        if run.path in self.preempted:
+            self.preempted.discard(run.path)
+            if status.state == RunState.STOPPED and run.path.is_dir():
+                self._enqueue(run)
+                return
         if status.state in FINAL_STATES or status.state == RunState.QUEUED:
             return
         how = "was stopped" if run.stop_requested() else \
             f"ended unexpectedly (exit code {code})" if code is not None else "ended unexpectedly"
         run.update_status(state=RunState.INTERRUPTED, pid=None,
                           error=f"The training process {how} before saving its state; resume continues from "
-                                "the last checkpoint (see log.txt).")
+                                "the last checkpoint.")
         run.clear_stop()
 
     def recover(self):
         """At start: adopt workers still training, mark runs whose process is gone as interrupted."""
         with self.lock:
-            for run in self.ws.list_runs():
-                status = run.status()
-                if status.state != RunState.RUNNING or run.id in self.children:
-                    continue
-                if is_worker_of(status.pid, run):
-                    self.adopted[run.id] = status.pid
-                else:
-                    run.update_status(state=RunState.INTERRUPTED, pid=None,
-                                      error="The app stopped while this run was training; resume it to continue.")
+            for ws in self.owners.workspaces():
+                for run in ws.list_runs():
+                    status = run.status()
+                    if status.state != RunState.RUNNING or run.path in self.children:
+                        continue
+                    if is_worker_of(status.pid, run):
+                        self.adopted[run.path] = status.pid
+                    else:
+                        run.update_status(state=RunState.INTERRUPTED, pid=None,
+                                          error="The app stopped while this run was training; resume it to continue.")
 
     # --- pruning --------------------------------------------------------------------------
-    def prune(self, dataset: str, keep: str | None = None) -> list[str]:
-        """Keep the newest limits.max_runs_per_dataset runs of a data set; shipped runs never count nor go."""
+    def prune(self, dataset: str, keep: str | None = None, ws: Workspace | None = None) -> list[str]:
+        """Keep the newest limits.max_runs_per_dataset runs of a data set in one owner's workspace; shipped and
+        published runs never count nor go."""
         limit = self.limits.max_runs_per_dataset
         if limit <= 0:
             return []
-        runs = [s for s in self.ws.summaries() if s.dataset == dataset and not s.shipped]  # newest first
+        ws, published = ws or self.ws, self.owners.published()
+        runs = [s for s in ws.summaries() if s.dataset == dataset and not s.shipped and s.id not in published]
         removable = [s for s in runs if s.id != keep and s.state not in ACTIVE_STATES]
         removed = []
         for summary in removable[::-1][:max(0, len(runs) - limit)]:
-            remove_tree(self.ws.run(summary.id).path)
+            remove_tree(ws.run(summary.id).path)
             removed.append(summary.id)
         return removed
 

@@ -1,7 +1,9 @@
 """Resource limits, read from environment variables, with a public-demo preset.
 
-On Hugging Face Spaces (SPACE_ID set) or with MAKEMORE_PUBLIC=1 the tighter public preset
-applies; every limit can still be overridden one by one with its MAKEMORE_MAX_* variable.
+On Hugging Face Spaces (SPACE_ID set), with MAKEMORE_PUBLIC=1, or when the app is shared (--share,
+--host 0.0.0.0) unless MAKEMORE_PUBLIC=0, the tighter public preset applies; every limit can still be
+overridden one by one with its MAKEMORE_MAX_* (or MAKEMORE_IDLE_*, MAKEMORE_MIN_*) variable.
+A limit of 0 means "no limit" where the field says so.
 """
 import os
 from dataclasses import dataclass, fields
@@ -16,6 +18,15 @@ _LOCAL = dict(
     max_time_budget=24 * 3600,
     max_jobs=max(1, (os.cpu_count() or 2) // 2),
     max_runs_per_dataset=0,  # 0 = keep every run
+    max_batch_size=65536,
+    max_job_seconds=0,  # wall-clock cap per job, whatever its step limit; 0 = none
+    max_job_memory_mb=0,  # estimated training memory per job; 0 = no check
+    max_queue=0,  # queued or running jobs on the whole server; 0 = no cap
+    max_jobs_per_owner=0,  # queued or running jobs of one owner; 0 = no cap
+    max_datasets_per_owner=0,
+    max_owner_bytes=0,  # disk an owner's uploads and runs may use
+    idle_workspace_seconds=0,  # anonymous workspaces idle this long may be removed when disk runs low
+    min_free_bytes=0,  # ... that is, when less than this is free
 )
 _PUBLIC = dict(
     max_upload_bytes=5_000_000,
@@ -27,6 +38,15 @@ _PUBLIC = dict(
     max_time_budget=600,
     max_jobs=1,
     max_runs_per_dataset=5,
+    max_batch_size=512,
+    max_job_seconds=900,
+    max_job_memory_mb=3000,
+    max_queue=20,
+    max_jobs_per_owner=2,
+    max_datasets_per_owner=10,
+    max_owner_bytes=200_000_000,
+    idle_workspace_seconds=7 * 24 * 3600,
+    min_free_bytes=2_000_000_000,
 )
 
 
@@ -41,12 +61,23 @@ class Limits:
     max_time_budget: float
     max_jobs: int
     max_runs_per_dataset: int
+    max_batch_size: int
+    max_job_seconds: float
+    max_job_memory_mb: int
+    max_queue: int
+    max_jobs_per_owner: int
+    max_datasets_per_owner: int
+    max_owner_bytes: int
+    idle_workspace_seconds: float
+    min_free_bytes: int
     public: bool = False
 
 
 def is_public(env=None) -> bool:
     env = os.environ if env is None else env
-    return bool(env.get("SPACE_ID")) or env.get("MAKEMORE_PUBLIC", "") in ("1", "true", "yes")
+    if env.get("MAKEMORE_PUBLIC", "").lower() in ("0", "false", "no"):
+        return False
+    return bool(env.get("SPACE_ID")) or env.get("MAKEMORE_PUBLIC", "").lower() in ("1", "true", "yes")
 
 
 def load_limits(env=None) -> Limits:
@@ -57,10 +88,14 @@ def load_limits(env=None) -> Limits:
     for f in fields(Limits):
         if f.name == "public":
             continue
-        raw = env.get("MAKEMORE_" + f.name.upper())
+        raw = env.get(env_name(f.name))
         if raw:
             try:
                 values[f.name] = type(values[f.name])(float(raw))
             except ValueError:
-                raise ValueError(f"MAKEMORE_{f.name.upper()}={raw!r} is not a number") from None
+                raise ValueError(f"{env_name(f.name)}={raw!r} is not a number") from None
     return Limits(public=public, **values)
+
+
+def env_name(field: str) -> str:
+    return "MAKEMORE_" + field.upper()

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .models import ARCHITECTURES, ModelConfig, build_model, validate
 CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
     "config.json", "model.safetensors", "last.safetensors", "metrics.jsonl", "status.json", "samples.json", "STOP",
 )
+INIT = "init.safetensors"  # weights a new run starts from (a fork of another run, or fine-tuning)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -63,6 +65,7 @@ class RunStatus:
     best_test_loss: float | None = None
     best_step: int | None = None
     error: str | None = None
+    retryable: bool | None = None  # failed for a reason that may pass (a full disk): resume may try again
     pid: int | None = None
     queued_at: float | None = None
     started: float | None = None
@@ -104,6 +107,8 @@ class RunSummary:
     has_weights: bool
     status: RunStatus
     owner: str | None = None
+    published: bool = False  # in the gallery, readable by everyone
+    readonly: bool = False  # shown to a visitor who does not own it (shipped or someone's published run)
 
     @property
     def state(self) -> RunState:
@@ -408,8 +413,9 @@ def list_runs(root) -> list[Run]:
 
 
 def new_run_id(root, arch: str, dataset: str) -> str:
+    """A fresh id: readable, and with a random part so that ids are unique across owners (share links)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{dataset}-{arch}-{stamp}"[:60]
+    base = f"{dataset[:30]}-{arch}-{stamp}-{secrets.token_hex(3)}"
     run_id, n = base, 1
     while (Path(root) / run_id).exists():
         n += 1

@@ -22,7 +22,7 @@ from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFai
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
-from .store import LAST, Run, RunState, load_state
+from .store import INIT, LAST, Run, RunState, load_state
 
 
 @dataclass
@@ -45,6 +45,8 @@ class TrainConfig:
 def make_train_config(arch: str, limits=None, **overrides) -> TrainConfig:
     """Architecture defaults, then overrides (None means default), checked against the limits."""
     values = dict(get_architecture(arch).training)
+    if limits is not None:  # a default never breaks this server's limit (an explicit value may, and is refused)
+        values["batch_size"] = min(values.get("batch_size", 64), limits.max_batch_size)
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         config = TrainConfig(**values)
@@ -70,6 +72,8 @@ def check_train_config(c: TrainConfig, limits=None):
         bad(f"time budget must be 0 (none) or a positive number of seconds, not {c.time_budget!r}.")
     if c.eval_interval < 1 or c.log_interval < 1:
         bad("eval interval and log interval must be at least 1 step.")
+    if limits is not None and c.batch_size > limits.max_batch_size:
+        bad(f"batch size {c.batch_size:,} is over this server's limit of {limits.max_batch_size:,}.")
     if c.schedule not in ("cosine", "constant"):
         bad(f"schedule must be 'cosine' or 'constant', not {c.schedule!r}.")
     if limits is not None:
@@ -161,6 +165,20 @@ def extend_limits(run: Run, max_steps=None, time_budget=None, limits=None):
     run.update_status(max_steps=train["max_steps"], time_budget=train["time_budget"])
 
 
+def estimate_memory_mb(arch: str, config, batch_size: int) -> float:
+    """A deliberately generous estimate of a training job's memory: the process itself, weights, gradients and
+    AdamW's two moments, and the activations kept for backward (per position, a few dozen floats per unit of
+    width per layer, the logits and their gradient, and the transformer's attention maps)."""
+    params = count_params(arch, config)
+    width = max(config.n_embd, config.n_embd2)
+    layers = config.n_layer if arch != "mlp" else 1
+    per_position = 24 * width * layers + 3 * config.vocab_size
+    if arch == "transformer":
+        per_position += 3 * config.n_head * config.block_size * layers
+    activations = batch_size * config.block_size * per_position
+    return 400 + (16 * params + 4 * activations) / 1e6
+
+
 def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
     """AdamW with weight decay on matrices only, over one flat parameter buffer (makemore/optimizer.py)."""
     return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8)
@@ -226,8 +244,11 @@ class Trainer:
         self.lr, self.speed, self.started = c.learning_rate, 0.0, None
 
     def restore(self):
-        """Continue from last.safetensors (weights, optimizer state, step and time) if the run has one."""
+        """Continue from last.safetensors (weights, optimizer state, step and time) if the run has one; a new
+        run with init.safetensors (a fork, or fine-tuning) starts from those weights."""
         if not self.run.file(LAST).exists():
+            if self.run.file(INIT).exists():
+                load_state(self.model, self.run.read_tensors(INIT), self.run.id)
             return
         tensors = self.run.read_tensors(LAST)
         weights = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress."))}
@@ -342,20 +363,21 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
 def train_and_record(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: False, report=None) -> RunState:
     """train_run, but any failure ends as a 'failed' status (with the step it reached) and a readable error
     instead of a traceback."""
-    trainer = None
+    trainer, retryable = None, None
     try:
         trainer = Trainer(run, dataset, device, should_stop, report)
         return trainer.train()
     except MakemoreError as e:
         error = str(e)
     except OSError as e:
-        error = (f"Could not write the run directory ({e.strerror or e}): free some disk space or fix permissions; "
-                 "earlier checkpoints are intact.")
+        error = (f"Could not write the run directory ({e.strerror or e}): free some disk space or fix permissions, "
+                 "then resume; earlier checkpoints are intact.")
+        retryable = True
     except Exception as e:  # a bug: still recorded, so the UI can show it
         error = f"Training failed: {type(e).__name__}: {e}"
     reached = {"step": trainer.step, "elapsed": round(trainer.elapsed(), 3)} if trainer and trainer.started else {}
     try:
-        run.update_status(state=RunState.FAILED, error=error, pid=None, **reached)
+        run.update_status(state=RunState.FAILED, error=error, pid=None, retryable=retryable, **reached)
     except OSError:
         pass
     raise TrainingFailed(error)

@@ -1,7 +1,10 @@
-"""Where data sets and runs live: ROOT/datasets and ROOT/checkpoints, ROOT from $MAKEMORE_ROOT.
+"""Where one owner's data sets and runs live: FOLDER/datasets and FOLDER/checkpoints.
 
-The bundled data sets (names, companies) are copied in from the repository when ROOT is elsewhere
-and can never be deleted or overwritten; uploads are validated first, then stored under a safe name.
+The base workspace sits at ROOT ($MAKEMORE_ROOT, default ./workspace beside the code, ignored by git):
+the bundled data sets (names, companies) and the shipped runs are seeded into it from the repository, and
+are never deleted nor modified. Locally it is also the one user's workspace. On a public server each
+visitor gets a private workspace of their own (makemore/owners.py) that sees the bundled data sets
+through the base. Uploads are validated first, then stored under a safe name, within the owner's quota.
 """
 import os
 import shutil
@@ -9,7 +12,7 @@ import time
 from pathlib import Path
 
 from .data import SPLIT_SEED, Dataset, load_bytes, load_file
-from .errors import CheckpointError, DataError, MakemoreError
+from .errors import CheckpointError, DataError, MakemoreError, QuotaError
 from .limits import Limits, load_limits
 from .store import Run, RunSummary, atomic_write_bytes, check_name, list_runs, migrate_legacy, sanitize_name
 
@@ -18,35 +21,61 @@ BUNDLED = ("names", "companies")
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("MAKEMORE_ROOT") or REPO)
+    return Path(os.environ.get("MAKEMORE_ROOT") or REPO / "workspace")
+
+
+def seed(root: Path):
+    """Copy the bundled data sets and the shipped runs into a root that lacks them (a first start)."""
+    for name in BUNDLED:
+        source, target = REPO / "datasets" / f"{name}.txt", root / "datasets" / f"{name}.txt"
+        if source.is_file() and not target.exists():
+            shutil.copyfile(source, target)
+    for source in list_runs(REPO / "checkpoints"):
+        target = root / "checkpoints" / source.id
+        if source.raw_config().get("shipped") is True and not target.exists() and source.path != target:
+            temporary = target.with_name(f".{source.id}.seeding")
+            shutil.rmtree(temporary, ignore_errors=True)
+            shutil.copytree(source.path, temporary)
+            os.replace(temporary, target)
 
 
 class Workspace:
-    def __init__(self, root=None, limits: Limits | None = None):
+    """One owner's data sets and runs. `base` is the workspace whose bundled data sets this one sees."""
+
+    def __init__(self, root=None, limits: Limits | None = None, owner: str = "local", base: "Workspace | None" = None):
         self.root = Path(root or default_root()).resolve()
         self.limits = limits or load_limits()
+        self.owner, self.base = owner, base
         self.datasets = self.root / "datasets"
         self.runs = self.root / "checkpoints"
-        self.datasets.mkdir(parents=True, exist_ok=True)
-        self.runs.mkdir(parents=True, exist_ok=True)
-        for name in BUNDLED:
-            source, target = REPO / "datasets" / f"{name}.txt", self.datasets / f"{name}.txt"
-            if source.is_file() and not target.exists():
-                shutil.copyfile(source, target)
+        if base is None:  # a visitor's folders appear with their first upload or run, not their first visit
+            self.datasets.mkdir(parents=True, exist_ok=True)
+            self.runs.mkdir(parents=True, exist_ok=True)
+            seed(self.root)
         self._cache, self._models = {}, {}
         for run in list_runs(self.runs):
             migrate_legacy(run)
 
     # --- data sets ------------------------------------------------------------------------
     def list_datasets(self) -> list[str]:
-        names = sorted(p.stem for p in self.datasets.glob("*.txt") if p.is_file())
-        return [n for n in BUNDLED if n in names] + [n for n in names if n not in BUNDLED]
+        """The bundled data sets, then this owner's uploads."""
+        own = sorted(p.stem for p in self.datasets.glob("*.txt") if p.is_file() and p.stem not in BUNDLED)
+        bundled = [n for n in BUNDLED if (self.base or self).bundled_path(n).is_file()]
+        return bundled + own
+
+    def bundled_path(self, name: str) -> Path:
+        return self.datasets / f"{name}.txt"
 
     def dataset_path(self, name: str) -> Path:
-        path = self.datasets / f"{check_name(name, 'data set name')}.txt"
+        check_name(name, "data set name")
+        path = (self.base or self).bundled_path(name) if name in BUNDLED else self.datasets / f"{name}.txt"
         if not path.is_file():
             raise DataError(f"There is no data set called {name!r}: pick one from the list or upload a .txt file.")
         return path
+
+    def disk_bytes(self) -> int:
+        """What this owner's uploads and runs take on disk."""
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
 
     def load_dataset(self, name: str) -> Dataset:
         """The validated data set, cached until its file changes."""
@@ -58,20 +87,30 @@ class Workspace:
         return self._cache[key]
 
     def save_upload(self, filename: str, raw: bytes) -> str:
-        """Validate an uploaded file and store it; returns its data set name. Raises DataError."""
+        """Validate an uploaded file and store it; returns its data set name. Raises DataError or QuotaError."""
         load_bytes(raw, "upload", SPLIT_SEED, self.limits)  # raises DataError before anything is stored
         stem = sanitize_name(filename)
         name, n = stem, 1
-        while True:
-            path = self.datasets / f"{name}.txt"
-            if not path.exists():
-                break
-            if name not in BUNDLED and path.read_bytes() == raw:
+        while name in BUNDLED or (self.datasets / f"{name}.txt").exists():
+            if name not in BUNDLED and (self.datasets / f"{name}.txt").read_bytes() == raw:
                 return name  # the same file uploaded again
             n += 1
             name = f"{stem[:60]}-{n}"
-        atomic_write_bytes(path, raw)
+        self.check_quota(extra_bytes=len(raw), new_dataset=True)
+        self.datasets.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.datasets / f"{name}.txt", raw)
         return name
+
+    def check_quota(self, extra_bytes: int = 0, new_dataset: bool = False):
+        """Refuse (QuotaError) what would take this owner over the data set count or disk quota."""
+        limits = self.limits
+        if new_dataset and limits.max_datasets_per_owner and \
+                len(self.list_datasets()) - len(BUNDLED) >= limits.max_datasets_per_owner:
+            raise QuotaError(f"You already have {limits.max_datasets_per_owner} data sets, this server's limit: "
+                             "delete one you no longer need, then upload again.")
+        if limits.max_owner_bytes and self.disk_bytes() + extra_bytes > limits.max_owner_bytes:
+            raise QuotaError(f"Your workspace would go over its {limits.max_owner_bytes / 1e6:.0f} MB of disk: "
+                             "delete runs or data sets you no longer need.")
 
     def delete_dataset(self, name: str):
         if name in BUNDLED:

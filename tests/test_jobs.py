@@ -146,7 +146,7 @@ def test_prune_keeps_shipped_and_newest_runs(ws):
         ids.append(run.id)
     removed = JobManager(ws, scheduler=False).prune("tiny")
     assert removed == ["r2"]  # r0 and r1 are shipped (they neither count nor go); r3 and r4 are the newest
-    assert [r.id for r in ws.list_runs()] == ["r4", "r3", "r1", "r0"]
+    assert [r.id for r in ws.list_runs() if r.id in ids] == ["r4", "r3", "r1", "r0"]
 
 
 def test_uploads_are_stored_safely(ws):
