@@ -1,10 +1,13 @@
-"""The makemore playground web app: python app.py [--host 0.0.0.0] [--port 7860] [--share].
+"""The makemore playground web app: python app.py [--host 0.0.0.0] [--port 7860] [--share] [--mcp].
 
-Data sets and runs live under $MAKEMORE_ROOT (default: this directory) in datasets/ and checkpoints/.
+Data sets and runs live under $MAKEMORE_ROOT (default: ./workspace beside the code). Shared with others
+(--share, --host 0.0.0.0, or on a Hugging Face Space) the app applies the public preset: a private
+workspace per visitor and fair-use limits (README, "Limits"); MAKEMORE_PUBLIC=0 turns that off.
 """
 import argparse
+import os
 
-from makemore.ui import build_demo, launch_options
+from makemore.ui import build_demo, launch_options, queue_options
 
 
 def main():
@@ -14,9 +17,12 @@ def main():
     p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT or 7860")
     p.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
     args = p.parse_args()
+    host = args.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    if (args.share or host not in ("127.0.0.1", "localhost", "::1")) and "MAKEMORE_PUBLIC" not in os.environ:
+        os.environ["MAKEMORE_PUBLIC"] = "1"  # strangers may come: private workspaces and fair-use limits
     demo = build_demo()
-    demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options(demo.ctx.ws))
+    demo.queue(**queue_options(demo.ctx.owners.limits))
+    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.owners.limits))
 
 
 if __name__ == "__main__":
