@@ -4,6 +4,7 @@ The run directories are the only shared state. A run waiting for a slot has stat
 disk, so the queue survives a restart; a small scheduler thread starts queued runs when a slot
 frees, reaps children that ended, and marks runs whose process vanished as "interrupted".
 """
+import json
 import os
 import shutil
 import signal
@@ -11,11 +12,12 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .errors import ConfigError, DataError
 from .models import get_architecture
-from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, new_run_id
+from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
 from .train import create_run, extend_limits, make_train_config
 from .workspace import REPO, Workspace
 
@@ -52,9 +54,24 @@ def is_worker_of(pid, run: Run) -> bool:
     return b"makemore.worker" in cmdline and str(run.path).encode() in cmdline
 
 
+def unique_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name (2)`, `name (3)`... whichever no other run has."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
+
+
 class JobManager:
+    """Creates, queues, starts, stops and resumes training jobs.
+
+    A request identical to one made less than `repeat_window` seconds ago (a double click, a retried call)
+    returns the run that one made instead of creating a second.
+    """
+
     def __init__(self, workspace: Workspace | None = None, poll_interval: float = 0.5, scheduler: bool = True,
-                 device: str | None = None):
+                 device: str | None = None, repeat_window: float = 5.0):
         self.ws = workspace or Workspace()
         self.limits = self.ws.limits
         self.device = device or os.environ.get("MAKEMORE_DEVICE", "auto")
@@ -62,6 +79,8 @@ class JobManager:
         self.adopted: dict[str, int] = {}  # run id -> pid of a worker left running by an earlier app
         self.lock = threading.RLock()
         self.poll_interval = poll_interval
+        self.repeat_window = repeat_window
+        self.recent: dict[str, tuple[float, str]] = {}  # request key -> (when, run id), for repeated requests
         self.recover()
         self._stop = threading.Event()
         if scheduler:
@@ -94,18 +113,31 @@ class JobManager:
         config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
                                    weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
                                    eval_interval=evals, log_interval=logs)
+        request = json.dumps([dataset, data.sha256, arch, overrides, asdict(config)], sort_keys=True)
         with self.lock:
+            repeated = self._repeated(request)
+            if repeated:
+                return repeated
             run_id = new_run_id(self.ws.runs, arch, dataset)
             run = self.ws.run(run_id)
+            name = unique_name(default_run_name(dataset, arch, time.time()), {s.name for s in self.ws.summaries()})
             try:
-                create_run(run, data, arch, overrides, config, self.limits, self.ws.dataset_path(dataset))
+                create_run(run, data, arch, overrides, config, self.limits, self.ws.dataset_path(dataset), name)
             except Exception:
                 remove_tree(run.path)
                 raise
             self._enqueue(run)
+            self.recent[request] = (time.monotonic(), run_id)
         self.prune(dataset, keep=run_id)
         self.schedule()
         return run_id
+
+    def _repeated(self, request: str) -> str | None:
+        """The run an identical request made within the repeat window, if it still exists (call under the lock)."""
+        now = time.monotonic()
+        self.recent = {k: v for k, v in self.recent.items() if now - v[0] < self.repeat_window}
+        made = self.recent.get(request)
+        return made[1] if made and self.ws.run(made[1]).exists() else None
 
     def stop(self, run_id: str) -> str:
         """Ask a run to stop: it saves a checkpoint and ends within a second. Returns its state."""
