@@ -77,6 +77,17 @@ def parse_lines(text: str, limits: Limits) -> list[str]:
     return lines
 
 
+INVISIBLE = {" ": "␣ (space)", "\t": "⇥ (tab)"}
+
+
+def visible_char(c: str, quote: bool = False) -> str:
+    """A character as a person can see it in a chart (x) or message ('x'): a space is ␣ (space), other
+    invisible ones their code point."""
+    if c in INVISIBLE or not c.isprintable():
+        return INVISIBLE.get(c) or f"U+{ord(c):04X}"
+    return f"'{c}'" if quote else c
+
+
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
@@ -102,7 +113,8 @@ class Vocab:
         unknown = sorted(set(text) - self.stoi.keys())
         if unknown:
             raise DataError(
-                f"The characters {''.join(unknown)!r} never occur in the training data, so the model cannot use "
+                f"The characters {', '.join(visible_char(c, quote=True) for c in unknown)} never occur in the training data, so the "
+                "model cannot use "
                 "them: remove them."
             )
         return [self.stoi[c] for c in text]

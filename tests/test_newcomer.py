@@ -93,3 +93,40 @@ def test_overfitting_is_three_rising_test_losses_while_the_train_loss_falls():
     assert overfitting(both_rise) is None  # the training loss rose too: not overfitting (a bad learning rate)
     assert overfitting(rising + [{"kind": "eval", "step": 700, "train_loss": 1.6, "test_loss": 2.41}]) is None
     assert overfitting(evals((1, 2), (0.9, 2.1))) is None  # too few evaluations to say
+
+
+def test_a_character_chart_stays_readable_with_many_characters_and_shows_the_space():
+    from makemore.ui.data_tab import frequency_figure
+
+    many = [(chr(0x41 + i), 1000 - i) for i in range(60)] + [(" ", 5)]
+    bars = frequency_figure(many).data[0]
+    assert bars.orientation == "h" and len(bars.y) == 41  # the 40 most common, then the rest in one bar
+    assert bars.y[-1] == "others (21)" and bars.x[-1] == sum(n for _, n in many[40:])
+    few = frequency_figure([(" ", 10), ("a", 5), ("\t", 1)]).data[0]
+    assert list(few.x) == ["␣ (space)", "a", "⇥ (tab)"]
+
+
+def test_a_message_about_unknown_characters_shows_a_space_as_a_space():
+    from makemore.data import Vocab
+
+    with pytest.raises(Exception, match=r"The characters ␣ \(space\), 'Z' never occur"):
+        Vocab(list("abc")).encode("a Z")
+
+
+def test_csv_downloads_open_right_in_spreadsheets(tmp_path):
+    import csv
+    import io
+
+    import pandas as pd
+
+    from makemore.ui.sample_tab import write_downloads
+
+    texts = ["Müller", "=cmd|' /C calc'!A0", "+49", "-x", "@SUM(1)", "a=b"]
+    frame = pd.DataFrame({"sample": texts, "origin": ["new"] * 6, "log-prob": [-1.5, -2.0, -3.0, -4.0, -5.0, -6.0]})
+    txt, csv_path = write_downloads(frame, tmp_path, "run")
+    raw = open(csv_path, "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark: spreadsheet programs then read UTF-8 (umlauts)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["Müller", "'=cmd|' /C calc'!A0", "'+49", "'-x", "'@SUM(1)", "a=b"]
+    assert rows[1][2] == "-1.5"  # numbers are numbers, not text
+    assert open(txt, encoding="utf-8").read().splitlines() == texts  # the .txt keeps the samples as they are
