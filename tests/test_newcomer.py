@@ -130,3 +130,18 @@ def test_csv_downloads_open_right_in_spreadsheets(tmp_path):
     assert [row[0] for row in rows[1:]] == ["Müller", "'=cmd|' /C calc'!A0", "'+49", "'-x", "'@SUM(1)", "a=b"]
     assert rows[1][2] == "-1.5"  # numbers are numbers, not text
     assert open(txt, encoding="utf-8").read().splitlines() == texts  # the .txt keeps the samples as they are
+
+
+def test_the_train_tab_shows_the_overfitting_note(jobs):
+    from makemore.ui.common import Context
+    from makemore.ui.train_tab import progress
+
+    run = jobs.ws.run(jobs.create("twenty", "bigram", steps=600))
+    ctx = Context(jobs.ws, jobs)
+    losses = [(3.0, 3.0), (2.5, 2.6), (2.2, 2.4), (2.0, 2.35), (1.9, 2.37), (1.8, 2.40)]
+    for record in evals(*losses):
+        run.append_metrics(record)
+    assert "Overfitting" not in progress(ctx, run.id)[0]  # two rises: not yet
+    run.append_metrics({"kind": "eval", "step": 600, "train_loss": 1.7, "test_loss": 2.45})
+    status = progress(ctx, run.id)[0]
+    assert "Overfitting: the test loss has risen for 3 evaluations" in status and "is kept" in status
