@@ -173,6 +173,8 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     # Delete asks first
     open_tab(page, "Data")
     choose(page, "data-dataset", "deutsche-woerter")
+    expect(page.locator("#data-summary")).to_contain_text("deutsche-woerter", timeout=WAIT)
+    page.wait_for_timeout(500)  # a person reads before clicking: the pick's own events are done
     page.locator("#data-delete").click()
     expect(page.locator("#data-delete")).to_have_text("Really delete deutsche-woerter?", timeout=WAIT)
     assert (root / "datasets" / "deutsche-woerter.txt").is_file()

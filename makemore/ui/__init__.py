@@ -37,6 +37,8 @@ CSS = """
 @media (max-width: 640px) {
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
   #intro h1 { font-size: 1.5em; }
+  .gradio-container .tab-container button { padding: 0 var(--size-2) !important; }
+  .js-plotly-plot .modebar-container { display: none; }  /* it covers the legend; pinch-zoom works anyway */
   .mm-run-row > * { min-width: 80px !important; }
   .mm-run-row > :first-child { flex-basis: 100% !important; }
 }
@@ -48,7 +50,7 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
     ctx = Context(ws, jobs or JobManager(ws))
     with gr.Blocks(title="makemore playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO, elem_id="intro")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, never behind a "..." menu
             with gr.Tab("Data", id="data") as data:
                 data_ui = data_tab.build(ctx)
             with gr.Tab("Train", id="train") as train:
