@@ -49,11 +49,18 @@ def decode_text(raw: bytes, limits: Limits) -> str:
 
 
 def parse_lines(text: str, limits: Limits) -> list[str]:
-    """Text -> stripped, non-blank lines, checked against the limits."""
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
+    """Text -> stripped, non-blank lines, checked against the limits (a line is named by its number in the file)."""
+    numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
+    numbered = [(number, line) for number, line in numbered if line]
+    if not numbered:
         raise DataError("The file has no examples: it is empty or only blank lines. Put one example per line.")
+    for number, line in numbered:  # before counting lines: one huge line is a long line, not "one example"
+        if len(line) > limits.max_line_chars:
+            raise DataError(
+                f"Line {number} is {len(line):,} characters long, over the limit of {limits.max_line_chars:,}: "
+                "each line should be one short example (a name, a word); split or shorten long lines."
+            )
+    lines = [line for _, line in numbered]
     if len(lines) < 2:
         raise DataError("The file has only one example: at least 2 lines are needed (one is held out for testing).")
     if len(lines) > limits.max_lines:
@@ -61,12 +68,6 @@ def parse_lines(text: str, limits: Limits) -> list[str]:
             f"The file has {len(lines):,} lines, over the limit of {limits.max_lines:,}: "
             "keep a sample of the lines (or raise MAKEMORE_MAX_LINES)."
         )
-    for number, line in enumerate(lines, 1):
-        if len(line) > limits.max_line_chars:
-            raise DataError(
-                f"Example {number} is {len(line):,} characters long, over the limit of {limits.max_line_chars:,}: "
-                "each line should be one short example (a name, a word); split or shorten long lines."
-            )
     vocab_size = len(set().union(*map(set, lines)))
     if vocab_size > limits.max_vocab:
         raise DataError(
@@ -74,6 +75,17 @@ def parse_lines(text: str, limits: Limits) -> list[str]:
             "a character model needs a smaller alphabet; keep fewer scripts (or raise MAKEMORE_MAX_VOCAB)."
         )
     return lines
+
+
+INVISIBLE = {" ": "␣ (space)", "\t": "⇥ (tab)"}
+
+
+def visible_char(c: str, quote: bool = False) -> str:
+    """A character as a person can see it in a chart (x) or message ('x'): a space is ␣ (space), other
+    invisible ones their code point."""
+    if c in INVISIBLE or not c.isprintable():
+        return INVISIBLE.get(c) or f"U+{ord(c):04X}"
+    return f"'{c}'" if quote else c
 
 
 def sha256(raw: bytes) -> str:
@@ -101,7 +113,8 @@ class Vocab:
         unknown = sorted(set(text) - self.stoi.keys())
         if unknown:
             raise DataError(
-                f"The characters {''.join(unknown)!r} never occur in the training data, so the model cannot use "
+                f"The characters {', '.join(visible_char(c, quote=True) for c in unknown)} never occur in the training data, so the "
+                "model cannot use "
                 "them: remove them."
             )
         return [self.stoi[c] for c in text]

@@ -10,6 +10,7 @@ next slot goes to the owner with the fewest jobs running (an owner holding two s
 waits has the newer job preempted: it checkpoints and queues again), and workers run at a lower
 CPU priority than the web server.
 """
+import json
 import os
 import shutil
 import signal
@@ -17,12 +18,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .errors import ConfigError, DataError, QuotaError
 from .models import get_architecture
 from .owners import Owners
-from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, new_run_id
+from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
 from .train import create_run, estimate_memory_mb, extend_limits, make_train_config
 from .workspace import REPO, Workspace
 
@@ -59,9 +61,24 @@ def is_worker_of(pid, run: Run) -> bool:
     return b"makemore.worker" in cmdline and str(run.path).encode() in cmdline
 
 
+def unique_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name (2)`, `name (3)`... whichever no other run has."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
+
+
 class JobManager:
+    """Creates, queues, starts, stops and resumes training jobs, for every owner.
+
+    A request identical to one made less than `repeat_window` seconds ago (a double click, a retried call)
+    returns the run that one made instead of creating a second.
+    """
+
     def __init__(self, owners: Owners | Workspace | None = None, poll_interval: float = 0.5, scheduler: bool = True,
-                 device: str | None = None):
+                 device: str | None = None, repeat_window: float = 5.0):
         if isinstance(owners, Workspace):
             owners = Owners(owners.root, owners.limits, base=owners)
         self.owners = owners or Owners()
@@ -73,6 +90,8 @@ class JobManager:
         self.preempted: set[Path] = set()  # stopped to free a slot for another owner: queued again on exit
         self.lock = threading.RLock()
         self.poll_interval = poll_interval
+        self.repeat_window = repeat_window
+        self.recent: dict[str, tuple[float, str]] = {}  # request key -> (when, run id), for repeated requests
         self.recover()
         self._stop = threading.Event()
         if scheduler:
@@ -108,17 +127,23 @@ class JobManager:
         config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
                                    weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
                                    eval_interval=evals, log_interval=logs)
+        request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config)], sort_keys=True)
         with self.lock:
+            repeated = self._repeated(request, ws)
+            if repeated:
+                return repeated
             self.check_room(ws)
             run_id = new_run_id(ws.runs, arch, dataset)
             run = ws.run(run_id)
+            name = unique_name(default_run_name(dataset, arch, time.time()), {s.name for s in ws.summaries()})
             try:
-                create_run(run, data, arch, overrides, config, self.limits)
+                create_run(run, data, arch, overrides, config, self.limits, name=name)
                 self.check_memory(run)
             except Exception:
                 remove_tree(run.path)
                 raise
             self._enqueue(run)
+            self.recent[request] = (time.monotonic(), run_id)
         self.prune(dataset, keep=run_id, ws=ws)
         self.schedule()
         return run_id
@@ -142,6 +167,13 @@ class JobManager:
         if needed > self.limits.max_job_memory_mb:
             raise QuotaError(f"This run would need about {needed:,.0f} MB of memory to train, over this server's "
                              f"{self.limits.max_job_memory_mb:,} MB per job: use a smaller batch size or model.")
+
+    def _repeated(self, request: str, ws: Workspace) -> str | None:
+        """The run an identical request made within the repeat window, if it still exists (call under the lock)."""
+        now = time.monotonic()
+        self.recent = {k: v for k, v in self.recent.items() if now - v[0] < self.repeat_window}
+        made = self.recent.get(request)
+        return made[1] if made and ws.run(made[1]).exists() else None
 
     def stop(self, run_id: str, ws: Workspace | None = None) -> str:
         """Ask a run to stop: it saves a checkpoint and ends within a second. Returns its state."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import AccessError, CheckpointError, ConfigError
 from .limits import Limits, load_limits
-from .store import INIT, LAST, METRICS, SAMPLES, STATUS, WEIGHTS, Run, RunState, RunSummary, atomic_write_json, \
+from .store import INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_json, \
     check_name, new_run_id, read_json
 from .workspace import Workspace
 
@@ -173,7 +173,7 @@ class Owners:
                               "best_test_loss": status.best_test_loss, "best_step": status.best_step}
                              if resumable else {"state": RunState.CREATED}),
                           max_steps=config["train"]["max_steps"], time_budget=config["train"]["time_budget"])
-        config.update(run_id=run.id, created=time.time(), shipped=False,
+        config.update(run_id=run.id, created=time.time(), shipped=False, name=f"{source.summary().name[:50]} (copy)",
                       forked_from={"run_id": source.id, "weights_sha256": hashlib.sha256(weights).hexdigest()})
         config["dataset"].pop("file", None)
         atomic_write_json(run.file("config.json"), config)

@@ -24,7 +24,7 @@ from safetensors.torch import save as save_safetensors
 
 from . import __version__
 from .data import Vocab
-from .errors import CheckpointError, UnsafeNameError
+from .errors import CheckpointError, ConfigError, UnsafeNameError
 from .models import ARCHITECTURES, ModelConfig, build_model, validate
 
 CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
@@ -32,6 +32,7 @@ CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
 )
 INIT = "init.safetensors"  # weights a new run starts from (a fork of another run, or fine-tuning)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_RUN_NAME = 60
 
 
 class RunState(str, Enum):
@@ -109,6 +110,7 @@ class RunSummary:
     owner: str | None = None
     published: bool = False  # in the gallery, readable by everyone
     readonly: bool = False  # shown to a visitor who does not own it (shipped or someone's published run)
+    name: str = ""  # the human name shown instead of the id (config "name", or one derived for older runs)
 
     @property
     def state(self) -> RunState:
@@ -124,6 +126,21 @@ def check_name(name: str, what: str = "name") -> str:
             "starting with a letter or digit (no slashes, no '..')."
         )
     return name
+
+
+def default_run_name(dataset, arch, created: float, shipped: bool = False) -> str:
+    """A short human name for a run: data set, architecture and the time it was made ("names · gru · 14:05")."""
+    when = "shipped" if shipped else time.strftime("%H:%M", time.localtime(created or 0))
+    return f"{dataset or '?'} · {arch or '?'} · {when}"
+
+
+def check_run_name(name) -> str:
+    """A run's human name, stripped: 1 to 60 printable characters (any script); raises ConfigError."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(text) > MAX_RUN_NAME or not text.isprintable():
+        raise ConfigError(f"A run name is 1 to {MAX_RUN_NAME} printable characters (letters, digits, spaces, "
+                          f"punctuation; no line breaks or tabs), not {str(name)[:80]!r}.")
+    return text
 
 
 def sanitize_name(name: str, fallback: str = "dataset") -> str:
@@ -235,6 +252,15 @@ class Run:
         atomic_write_json(self.file(CONFIG), config)
         return config
 
+    def rename(self, name: str) -> str:
+        """Give the run a new human name (the id and directory stay); returns the name as stored."""
+        name = check_run_name(name)
+        if self.raw_config().get("shipped") is True:
+            raise ConfigError(f"{self.id} is a shipped run, shared by everyone: its name stays. "
+                              "Rename the runs you trained.")
+        self.update_config(name=name)
+        return name
+
     def model_config(self, config=None) -> ModelConfig:
         return ModelConfig(**(config or self.read_config())["model"])
 
@@ -325,11 +351,15 @@ class Run:
         """The run as one typed row; never raises for a damaged run (it shows as failed)."""
         config = self.raw_config()
         created = config.get("created")
+        created = created if isinstance(created, (int, float)) else 0.0
+        dataset, arch = (config.get("dataset") or {}).get("name"), config.get("arch")
+        shipped = config.get("shipped") is True
+        name = config.get("name")
+        if not (isinstance(name, str) and name.strip()):
+            name = default_run_name(dataset, arch, created, shipped)
         return RunSummary(
-            id=self.id, dataset=(config.get("dataset") or {}).get("name"), arch=config.get("arch"),
-            params=config.get("params"), created=created if isinstance(created, (int, float)) else 0.0,
-            shipped=config.get("shipped") is True, has_weights=self.file(WEIGHTS).is_file(), status=self.status(),
-            owner=owner)
+            id=self.id, dataset=dataset, arch=arch, params=config.get("params"), created=created, shipped=shipped,
+            has_weights=self.file(WEIGHTS).is_file(), status=self.status(), owner=owner, name=name)
 
     def stamp(self) -> tuple:
         """Changes whenever anything shown about the run changes (status, metrics, samples, weights)."""

@@ -22,7 +22,7 @@ from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFai
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
-from .store import INIT, LAST, Run, RunState, load_state
+from .store import INIT, LAST, Run, RunState, check_run_name, default_run_name, load_state
 
 
 @dataclass
@@ -86,8 +86,9 @@ def check_train_config(c: TrainConfig, limits=None):
 
 
 def create_run(run: Run, dataset: Dataset, arch: str, model_overrides: dict, train_config: TrainConfig,
-               limits=None, dataset_file=None) -> dict:
-    """Write the config of a new run; raises ConfigError for bad hyperparameters."""
+               limits=None, dataset_file=None, name: str | None = None) -> dict:
+    """Write the config of a new run; raises ConfigError for bad hyperparameters. `name` is its human name
+    (default: data set · architecture · the time, e.g. "names · gru · 14:05")."""
     if run.exists():
         raise ConfigError(f"{run.path} already holds a run: resume it, or choose another directory.")
     model_config = make_config(arch, dataset.vocab.size, dataset.block_size,
@@ -96,8 +97,9 @@ def create_run(run: Run, dataset: Dataset, arch: str, model_overrides: dict, tra
             "split_seed": dataset.split_seed}
     if dataset_file:
         info["file"] = str(dataset_file)
+    name = check_run_name(name) if name is not None else default_run_name(dataset.name, arch, time.time())
     return run.create(arch, model_config, dataset.vocab, info, asdict(train_config),
-                      count_params(arch, model_config))
+                      count_params(arch, model_config), name=name)
 
 
 def learning_rate(c: TrainConfig, step: int, elapsed: float) -> float:

@@ -8,7 +8,6 @@ through the base. Uploads are validated first, then stored under a safe name, wi
 """
 import os
 import shutil
-import time
 from pathlib import Path
 
 from .data import SPLIT_SEED, Dataset, load_bytes, load_file

@@ -57,18 +57,29 @@ def test_upload_train_stop_sample_compare(client, tmp_path):
 
     table, txt, csv = client.predict(run_id=run_id, num_samples=7, seed=1, api_name="/sample")
     assert len(table["data"]) == 7 and table["headers"] == ["sample", "origin", "log-prob"]
-    assert len(Path(txt).read_text().splitlines()) == 7 and Path(csv).read_text().startswith("sample,origin")
+    assert len(Path(txt).read_text().splitlines()) == 7
+    assert Path(csv).read_bytes().startswith(b"\xef\xbb\xbfsample,origin")  # a BOM: spreadsheets read UTF-8
     assert "log-probability" in client.predict(run_id, lines[0], api_name="/score_line")
 
     other = start(client, "tiny", "bigram", 30)
+    assert start(client, "tiny", "bigram", 30) == other  # the same request again at once: the same run
     wait_status(client, other, lambda i: i["status"]["state"] == "finished", what="the bigram run to finish")
     chart, summary, side = client.predict(run_ids=[run_id, other], api_name="/compare_runs")
-    assert [row[0] for row in summary["data"]] == [run_id, other]
-    assert {row[1] for row in summary["data"]} == {"mlp", "bigram"} and len(side["headers"]) == 2
-    assert len(side["data"]) == 10
+    rows = [dict(zip(summary["headers"], row)) for row in summary["data"]]
+    assert {row["run id"] for row in rows} == {run_id, other} and {row["architecture"] for row in rows} == \
+        {"mlp", "bigram"}
+    assert float(rows[0]["best test loss"]) <= float(rows[1]["best test loss"])  # ranked, best first
+    assert rows[0]["rank"].startswith("1") and rows[1]["rank"].startswith("2")
+    assert len(side["headers"]) == 2 and len(side["data"]) == 10
 
     table = client.predict(api_name="/list_runs")
-    assert {run_id, other} <= {row[0] for row in table["data"]}
+    assert {run_id, other} <= {row[table["headers"].index("run id")] for row in table["data"]}
+
+    assert "Meine Namen" in client.predict(run_id, " Meine Namen ", api_name="/rename_run")
+    table = client.predict(api_name="/list_runs")
+    assert ["Meine Namen", run_id] in [[row[0], row[table["headers"].index("run id")]] for row in table["data"]]
+    with pytest.raises(AppError, match="1 to 60 printable characters"):
+        client.predict(run_id, "x" * 61, api_name="/rename_run")
 
 
 def test_train_all_queues_every_architecture(client):
@@ -106,4 +117,5 @@ def test_errors_are_messages_not_tracebacks(client):
 
 def first_run(client):
     table = client.predict(api_name="/list_runs")
-    return next(row[0] for row in table["data"] if row[5] is not None)  # one with a best test loss, so weights
+    rows = [dict(zip(table["headers"], row)) for row in table["data"]]
+    return next(row["run id"] for row in rows if row["best test loss"])  # one with a best test loss, so weights

@@ -68,12 +68,12 @@ def test_walk_the_app(page, app_server):
     choose(page, "train-arch", "Bigram")
     page.locator("#train-amount input").fill("5")
     page.locator("#train-start").click()  # a second run, to compare with
-    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-bigram"))
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · bigram"))  # runs show their names
     page.locator("#train-amount input").fill("10")
     start_right_after_choosing(page, "train-arch", "MLP", "train-start")
-    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny-mlp"))
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · mlp"))
     # Start clicked right after switching architecture: the MLP's own learning rate, never the bigram's 0.3
-    run_dir = app_server.root / "checkpoints" / page.locator("#train-run input").input_value()
+    run_dir = max((app_server.root / "checkpoints").glob("tiny-mlp-*"), key=lambda p: p.stat().st_mtime)
     train = json.loads((run_dir / "config.json").read_text())["train"]
     assert train["learning_rate"] == ARCHITECTURES["mlp"].training["learning_rate"]
     status = page.locator("#train-status")
@@ -100,8 +100,11 @@ def test_walk_the_app(page, app_server):
 
     # Compare: the runs so far, overlaid
     page.get_by_role("tab", name="Compare").click()
+    clear = page.locator("#compare-runs .remove-all")  # it opens on the newest runs (if any were there at load)
+    if clear.is_visible():
+        clear.click()
     for arch in ("bigram", "mlp"):
-        choose(page, "compare-runs", f"tiny-{arch}")
+        choose(page, "compare-runs", f"tiny · {arch}")
     page.get_by_role("button", name="Compare", exact=True).click()
     expect(page.locator("#compare-chart .scatterlayer .trace")).to_have_count(2, timeout=30_000)
     expect(page.locator("#compare-table [role=grid]")).to_have_attribute("aria-rowcount", "3")

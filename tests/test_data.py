@@ -55,8 +55,17 @@ def test_latin1_file_names_the_line():
 
 
 def test_line_over_the_length_limit_is_rejected():
-    with pytest.raises(DataError, match="Example 2 is 1,000,000 characters"):
+    with pytest.raises(DataError, match="Line 2 is 1,000,000 characters"):
         load(b"ok\n" + b"a" * 1_000_000 + b"\n")
+
+
+def test_a_long_only_line_is_named_by_its_line_number_not_called_one_example():
+    with pytest.raises(DataError, match="Line 1 is 5,000 characters long, over the limit of 256"):
+        load(b"x" * 5000 + b"\n")
+    with pytest.raises(DataError, match="Line 3 is 300 characters long"):  # blank lines still count
+        load(b"anna\n\n" + b"y" * 300 + b"\nbob\n")
+    with pytest.raises(DataError, match="only one example"):
+        load(b"x" * 256 + b"\n")  # at the limit: not too long, but alone
 
 
 def test_too_many_lines_is_rejected():

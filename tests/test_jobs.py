@@ -78,7 +78,7 @@ def test_finished_run_resumes_only_with_a_higher_limit(jobs, ws):
 
 def test_runs_beyond_max_jobs_wait_in_the_queue(jobs, ws):
     first = ws.run(jobs.create("tiny", "mlp", steps=100_000, **TINY))
-    second = ws.run(jobs.create("tiny", "mlp", steps=100_000, **TINY))
+    second = ws.run(jobs.create("tiny", "mlp", steps=100_000, seed=1, **TINY))  # not a repeat of the first
     assert state(first) == "running" and state(second) == "queued"
     assert jobs.queued() == [second.id]
     wait_for(lambda: trained_past(first, 0), what="the first run to train")

@@ -106,9 +106,10 @@ def test_fair_use_limits_refuse_with_clear_messages(tmp_path):
         jobs.create("names", "bigram", steps=10, batch_size=1024, ws=alice)
     with pytest.raises(QuotaError, match="about .* MB of memory"):
         jobs.create("names", "transformer", {"n_embd": 192, "n_layer": 4}, steps=10, batch_size=128, ws=alice)
-    jobs.create("names", "bigram", steps=10, ws=alice)
+    first = jobs.create("names", "bigram", steps=10, ws=alice)
+    assert jobs.create("names", "bigram", steps=10, ws=alice) == first  # a repeated request: the same run
     with pytest.raises(QuotaError, match="already have 1 runs queued or training"):
-        jobs.create("names", "bigram", steps=10, ws=alice)
+        jobs.create("names", "bigram", steps=11, ws=alice)
     jobs.create("names", "bigram", steps=10, ws=bob)
     with pytest.raises(QuotaError, match="The demo is busy"):
         jobs.create("names", "bigram", steps=10, ws=carol)
@@ -136,7 +137,7 @@ def test_a_restart_on_a_persistent_root_keeps_every_workspace(tmp_path):
     alice = owners.workspace(key)
     jobs = JobManager(owners, scheduler=False, device="cpu")
     waiting = jobs.create("names", "bigram", steps=10, ws=alice)
-    crashed = alice.run(jobs.create("names", "bigram", steps=10, ws=alice))
+    crashed = alice.run(jobs.create("names", "bigram", steps=11, ws=alice))
     crashed.update_status(state=RunState.RUNNING, pid=os.getpid())  # alive, but not a worker: the app died
     jobs.close()
 
@@ -200,8 +201,8 @@ def test_an_owner_holding_every_slot_yields_one_to_a_waiting_owner(tmp_path):
     jobs = JobManager(owners, poll_interval=0.2, device="cpu")
     try:
         alice, bob = owners.workspace(owners.new_key()), owners.workspace(owners.new_key())
-        first, second = (alice.run(jobs.create("names", "bigram", steps=20_000, eval_interval=50, ws=alice))
-                         for _ in range(2))
+        first, second = (alice.run(jobs.create("names", "bigram", steps=20_000, eval_interval=50, seed=seed, ws=alice))
+                         for seed in (1, 2))
         wait_for(lambda: all(r.status().state == RunState.RUNNING and r.read_metrics() for r in (first, second)),
                  timeout=180, what="alice's two jobs to train")
         waiting = bob.run(jobs.create("names", "bigram", steps=20_000, ws=bob))

@@ -145,6 +145,7 @@ API = {
                         "learning_rate", "batch_size", "weight_decay", "amount", "unit", "seed", "eval_interval",
                         "shown_for"],
     "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
+    "/rename_run": ["run", "name"],  # added by issue 13
 }
 
 

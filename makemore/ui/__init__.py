@@ -1,10 +1,16 @@
-"""The web app: an intro, then one tab per module (Data, Train, Sample, Compare), wired together here."""
+"""The web app: an intro, then one tab per module (Data, Train, Sample, Compare), wired together here.
+
+The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
+Compare; the run Train shows is selected in Sample once it has weights; a reloaded page shows the newest
+queued or running run.
+"""
 import gradio as gr
 
+from ..errors import MakemoreError
 from ..jobs import JobManager
 from ..workspace import Workspace
 from . import compare_tab, data_tab, sample_tab, train_tab
-from .common import Context, dataset_update, run_update, runs_update
+from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
 
 INTRO = """# makemore playground
 Character-level language models that *make more* of what you give them: feed in a list of names (or company
@@ -15,8 +21,27 @@ The defaults (names, a Transformer, one minute of CPU) already make plausible ne
 """
 THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 CSS = """
-.gradio-container { max-width: 1400px !important; margin: auto; }
+.gradio-container { max-width: min(1400px, 100%) !important; min-width: 0 !important; margin: auto; }
+/* nothing may be wider than the screen: wide tables scroll inside their own box */
+.gradio-container .main, .gradio-container .wrap, .gradio-container main.contain, .gradio-container .tabs,
+.gradio-container .tabitem { min-width: 0; max-width: 100%; }
+.gradio-container .table-container { max-width: 100%; overflow-x: auto; }
 #train-status p, #data-summary p { margin: 0.2em 0; }
+.mm-message p { margin: 0.2em 0; }
+.block.mm-error, .block.mm-warn, #train-status blockquote { border-radius: 6px; padding: 0.35em 0.7em !important;
+  margin: 0.3em 0; }
+.block.mm-error { background: #fef2f2; border: 1px solid #fca5a5 !important; }
+.mm-error, .mm-error * { color: #991b1b !important; }
+.block.mm-warn, #train-status blockquote { background: #fffbeb; border: 1px solid #fcd34d !important; }
+#train-status blockquote { border-left-width: 4px !important; color: #78350f; }
+@media (max-width: 640px) {
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  #intro h1 { font-size: 1.5em; }
+  .gradio-container .tab-container button { padding: 0 var(--size-2) !important; }
+  .js-plotly-plot .modebar-container { display: none; }  /* it covers the legend; pinch-zoom works anyway */
+  .mm-run-row > * { min-width: 80px !important; }
+  .mm-run-row > :first-child { flex-basis: 100% !important; }
+}
 """
 
 
@@ -25,32 +50,55 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
     ctx = Context(ws, jobs or JobManager(ws))
     with gr.Blocks(title="makemore playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO, elem_id="intro")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, never behind a "..." menu
             with gr.Tab("Data", id="data") as data:
-                data_set, show_data, data_outputs = data_tab.build(ctx)
+                data_ui = data_tab.build(ctx)
             with gr.Tab("Train", id="train") as train:
-                train_set, train_run_picker, (arch_in, arch_out, on_arch) = train_tab.build(ctx)
+                train_ui = train_tab.build(ctx)
             with gr.Tab("Sample", id="sample") as sample:
-                sample_run = sample_tab.build(ctx)
+                sample_ui = sample_tab.build(ctx)
             with gr.Tab("Compare", id="compare") as compare:
-                compare_runs, compare_set = compare_tab.build(ctx)
+                compare_ui = compare_tab.build(ctx)
+        followed = gr.State(None)  # the Train tab's run that the Sample tab last switched to
+        applied = {tab: gr.State(None) for tab in ("train", "compare")}  # the Data pick each tab last took
+        private = dict(api_visibility="private", show_progress="hidden")
 
         # lists change in other tabs (an upload, a new run): refresh them when a tab is opened
         def datasets(current):
-            return dataset_update(ws, current)
+            return dataset_refresh(ws, current)
 
-        def runs(current, with_weights=False):
-            return run_update(ctx, current, with_weights)
+        def follow_dataset(current, picked, applied):
+            """A tab's data set: the one last picked or uploaded in Data (once per pick), else its own choice."""
+            if picked and picked != applied:
+                return dataset_update(ws, picked), picked
+            return datasets(current), applied
 
-        private = dict(api_visibility="private", show_progress="hidden")
-        data.select(datasets, data_set, data_set, **private)
-        train.select(lambda d, r: (datasets(d), runs(r)), [train_set, train_run_picker],
-                     [train_set, train_run_picker], **private)
-        sample.select(lambda r: runs(r, True), sample_run, sample_run, **private)
-        compare.select(lambda r, d: (runs_update(ctx, r), datasets(d)), [compare_runs, compare_set],
-                       [compare_runs, compare_set], **private)
-        demo.load(show_data, data_set, data_outputs, **private)
-        demo.load(on_arch, arch_in, arch_out, **private)
+        def follow(current, train_run, followed):
+            """Sample switches (once) to the run the Train tab shows when it has weights; else keeps its run."""
+            try:
+                summary = ws.run(train_run).summary() if train_run and train_run != followed else None
+            except MakemoreError:
+                summary = None
+            if summary and summary.has_weights and summary.state.value in ("running", "finished", "stopped"):
+                return run_update(ctx, train_run, with_weights=True), train_run
+            return run_refresh(ctx, current, with_weights=True), followed
+
+        data.select(datasets, data_ui.dataset, data_ui.dataset, **private)
+        # a data set picked or uploaded in Data is the one Train and Compare use next
+        train.select(lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
+                     [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
+                     [train_ui.dataset, applied["train"], train_ui.run_id], **private)
+        sample.select(follow, [sample_ui.run_id, train_ui.run_id, followed], [sample_ui.run_id, followed], **private)
+        compare.select(lambda d, p, a, r: (*follow_dataset(d, p, a), runs_update(ctx, r, refresh=True)),
+                       [compare_ui.dataset, data_ui.picked, applied["compare"], compare_ui.runs],
+                       [compare_ui.dataset, applied["compare"], compare_ui.runs], **private)
+        # a (re)loaded page shows what is there now, not what was there when the app started
+        demo.load(lambda d, t, c: (datasets(d), datasets(t), datasets(c)),
+                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset],
+                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset], **private)
+        demo.load(lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id, **private)
+        for fn, inputs, outputs in [data_ui.load, *train_ui.load, *compare_ui.load]:
+            demo.load(fn, inputs, outputs, **private)
     demo.ctx = ctx
     return demo
 

@@ -1,7 +1,12 @@
 """What the tabs share: the app context, wiring by name, errors as messages, run listings and loss charts.
 
 Tabs see runs only through the core: typed RunSummary rows from the workspace, and run methods; they
-never read run files themselves, and no tab imports another.
+never read run files themselves, and no tab imports another. Runs are shown by their human name; the
+id is the value behind it (what API callers pass).
+
+An action a person takes in the page shows its outcome (or its error, styled as one) in a message beside
+its control, and keeps what the page showed before when it fails (`in_page`); its named API endpoint
+(`api_twin`) is the same function as before, raising errors to the client.
 """
 import functools
 import inspect
@@ -36,8 +41,19 @@ class Context:
         return mark_origin(samples, dataset) if dataset else samples
 
     def run_ids(self, with_weights=False) -> list[str]:
-        """Run ids for a dropdown, newest first."""
+        """Run ids, newest first."""
         return self.ws.run_ids(with_weights)
+
+    def run_choices(self, with_weights=False) -> list[tuple[str, str]]:
+        """(name, id) pairs for a dropdown, newest first: people see names, events get ids."""
+        return [(s.name, s.id) for s in self.ws.summaries(with_weights)]
+
+    def latest_run(self) -> str | None:
+        """The run a returning visitor most likely wants: the newest queued or running one, else the newest."""
+        summaries = self.ws.summaries()
+        active = [s for s in summaries if s.state.value in ("queued", "running")]
+        candidates = active or summaries
+        return candidates[0].id if candidates else None
 
 
 def inputs_for(fn, components: dict) -> list:
@@ -56,49 +72,117 @@ def friendly(fn):
         except MakemoreError as e:
             raise gr.Error(str(e), duration=20, print_exception=False) from None
         except Exception as e:
-            traceback.print_exc(file=sys.stderr)
-            raise gr.Error(f"Something went wrong ({type(e).__name__}: {e}). Try again; if it keeps happening, "
-                           "reload the page.", duration=20, print_exception=False) from None
+            raise gr.Error(unexpected(e), duration=20, print_exception=False) from None
     return wrapper
 
 
-def dataset_update(ws: Workspace, current):
-    """Fresh dropdown choices, keeping the current data set if it still exists."""
+def unexpected(e: Exception) -> str:
+    """The message for a bug (its traceback goes to the server log)."""
+    traceback.print_exc(file=sys.stderr)
+    return f"Something went wrong ({type(e).__name__}: {e}). Try again; if it keeps happening, reload the page."
+
+
+def in_page(fn, keep: int):
+    """`fn` for a page event: it returns its outputs with a message last (text, or a `note`); the message stays
+    until the next action. If `fn` fails, the message shows the error, styled as one, and the other `keep`
+    outputs stay as they were."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except MakemoreError as e:
+            outputs = (*[gr.skip()] * keep, error(str(e)))
+        except Exception as e:
+            outputs = (*[gr.skip()] * keep, error(unexpected(e)))
+        else:
+            result = result if isinstance(result, tuple) else (result,)
+            message = result[-1]
+            outputs = (*result[:-1], message if isinstance(message, dict) else note(message))
+        return outputs if len(outputs) > 1 else outputs[0]
+    wrapper.__name__ = f"{fn.__name__}_in_page"  # the page's event must not take the API endpoint's name
+    return wrapper
+
+
+def api_twin(fn, inputs, outputs, api_name: str):
+    """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
+    raised to the client), on a hidden button the page never clicks."""
+    gr.Button(visible=False).click(friendly(fn), inputs, outputs, api_name=api_name)
+
+
+def note(text: str, kind: str = ""):
+    """A message's new text and style: kind "" (plain), "warn" or "error"."""
+    return gr.update(value=text or "", elem_classes=["mm-message"] + ([f"mm-{kind}"] if kind and text else []))
+
+
+def error(text: str):
+    return note(f"⚠ {text}", "error")
+
+
+def dataset_update(ws: Workspace, value):
+    """Fresh dropdown choices with `value` selected (names if it is gone)."""
     names = ws.list_datasets()
-    return gr.update(choices=names, value=current if current in names else "names")
+    return gr.update(choices=names, value=value if value in names else "names")
 
 
-def run_update(ctx: Context, current, with_weights=False):
-    ids = ctx.run_ids(with_weights)
-    return gr.update(choices=ids, value=current if current in ids else (ids[0] if ids else None))
+def dataset_refresh(ws: Workspace, current):
+    """Fresh dropdown choices; the selection changes only if the current data set is gone. (Setting the value
+    it already has could undo a newer selection still on its way to the page.)"""
+    names = ws.list_datasets()
+    return gr.update(choices=names) if current in names else gr.update(choices=names, value="names")
 
 
-def runs_update(ctx: Context, current):
-    """For a multiselect: fresh choices, keeping the chosen runs that still exist."""
-    ids = ctx.run_ids()
-    return gr.update(choices=ids, value=[r for r in current or [] if r in ids])
+def run_update(ctx: Context, value, with_weights=False):
+    """Fresh (name, id) choices with run `value` selected (the newest if it is gone)."""
+    choices = ctx.run_choices(with_weights)
+    ids = [run_id for _, run_id in choices]
+    return gr.update(choices=choices, value=value if value in ids else (ids[0] if ids else None))
 
 
-def loss4(value):
-    return round(value, 4) if isinstance(value, float) and math.isfinite(value) else None
+def run_refresh(ctx: Context, current, with_weights=False):
+    """Fresh (name, id) choices; the selection changes only if the current run is gone."""
+    update = run_update(ctx, current, with_weights)
+    return gr.update(choices=update["choices"]) if update["value"] == current else update
+
+
+def runs_update(ctx: Context, current, refresh=False):
+    """For a multiselect: fresh choices, keeping the chosen runs that still exist. With `refresh`, the
+    selection is sent only if a chosen run is gone."""
+    choices = ctx.run_choices()
+    ids = {run_id for _, run_id in choices}
+    kept = [r for r in current or [] if r in ids]
+    return gr.update(choices=choices) if refresh and kept == list(current or []) else \
+        gr.update(choices=choices, value=kept)
+
+
+def loss4(value) -> str | None:
+    """A loss as text with 4 decimals ("2.0000", never "2"); None when there is none."""
+    return f"{value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def curve_label(summary) -> str:
+    """A short legend entry: the run's name, with its architecture and data set if the name leaves them out."""
+    if summary.arch and summary.arch in summary.name and (summary.dataset or "") in summary.name:
+        return summary.name
+    return " · ".join(filter(None, [summary.arch, summary.dataset, summary.name]))
 
 
 SUMMARY_COLUMNS = {  # column title: value of a RunSummary
-    "run": lambda s: s.id,
+    "run": lambda s: s.name,
+    "run id": lambda s: s.id,
     "architecture": lambda s: s.arch,
     "data set": lambda s: s.dataset,
     "state": lambda s: s.state.value,
     "steps": lambda s: s.status.step,
     "best test loss": lambda s: loss4(s.status.best_test_loss),
     "params": lambda s: s.params,
-    "training time (s)": lambda s: round(s.status.elapsed, 1),
+    "training time (s)": lambda s: f"{s.status.elapsed:.1f}",
     "tokens/s": lambda s: round(s.status.tokens_per_s) if s.status.tokens_per_s else None,
     "created": lambda s: time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
 }
 
 
 def summary_frame(summaries, columns=("run", "architecture", "data set", "state", "steps", "best test loss",
-                                      "params", "created")) -> pd.DataFrame:
+                                      "params", "created", "run id")) -> pd.DataFrame:
     """One row per run summary, with the chosen columns."""
     return pd.DataFrame([{c: SUMMARY_COLUMNS[c](s) for c in columns} for s in summaries], columns=list(columns))
 

@@ -3,13 +3,18 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
-from .common import Context, friendly, inputs_for
+from .common import Context, api_twin, in_page, inputs_for
+
+HINT = pd.DataFrame({"sample": ["Press Sample to draw new lines from the chosen checkpoint."], "origin": [""],
+                     "log-prob": [""]})
+FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet would run a cell starting with these as a formula
 
 
 def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_samples=20, prefix="",
@@ -25,6 +30,20 @@ def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_
                          "log-prob": [round(s.logprob, 3) for s in samples]})
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would take for a formula ("=cmd|...", "+1", "@SUM") start with ' instead."""
+    return frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+
+
+def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, str]:
+    """The samples as .txt (one per line) and .csv (UTF-8 with a byte-order mark, so spreadsheet programs
+    read umlauts right, and formula-safe); the two paths."""
+    txt, csv = folder / f"{stem}-samples.txt", folder / f"{stem}-samples.csv"
+    txt.write_text("\n".join(frame["sample"]) + "\n", encoding="utf-8")
+    spreadsheet_safe(frame).to_csv(csv, index=False, encoding="utf-8-sig")
+    return str(txt), str(csv)
+
+
 def download_folder() -> Path:
     """A fresh folder for download files; those older than an hour are removed."""
     base = Path(tempfile.gettempdir()) / "makemore-downloads"
@@ -35,40 +54,37 @@ def download_folder() -> Path:
     return Path(tempfile.mkdtemp(dir=base))
 
 
-def build(ctx: Context):
+def build(ctx: Context) -> SimpleNamespace:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            run_id = gr.Dropdown(ctx.run_ids(with_weights=True), label="Checkpoint (a run)",
-                                 allow_custom_value=True, value=(ctx.run_ids(with_weights=True) or [None])[0])
+            run_id = gr.Dropdown(ctx.run_choices(with_weights=True), label="Checkpoint (a run)",
+                                 allow_custom_value=True, value=(ctx.run_ids(with_weights=True) or [None])[0],
+                                 elem_id="sample-run")
             temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature (1 = as trained)")
             top_k = gr.Number(0, label="top-k (0 = off)", minimum=0, precision=0)
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top-p (1 = off)")
             num_samples = gr.Slider(1, 500, value=20, step=1, label="number of samples")
-            prefix = gr.Textbox("", label="prefix (every sample starts with it)", max_lines=1)
+            prefix = gr.Textbox("", label="prefix (every sample starts with it)", max_lines=1, elem_id="sample-prefix")
             seed = gr.Number(42, label="seed", precision=0)
             go = gr.Button("Sample", variant="primary", elem_id="sample-go")
-        with gr.Column(scale=2):
-            table = gr.Dataframe(label="Samples", interactive=False, max_height=460, elem_id="sample-table",
-                                 column_widths=["55%", "25%", "20%"])
+            message = gr.Markdown(elem_id="sample-message", elem_classes=["mm-message"])
+        with gr.Column(scale=2, min_width=300):
+            table = gr.Dataframe(HINT, label="Samples", interactive=False, max_height=460, elem_id="sample-table",
+                                 column_widths=["55%", "25%", "20%"], wrap=True)
             with gr.Row():
                 txt = gr.DownloadButton("Download .txt", size="sm")
-                csv = gr.DownloadButton("Download .csv", size="sm")
+                csv = gr.DownloadButton("Download .csv", size="sm", elem_id="sample-csv")
             with gr.Group():
                 line = gr.Textbox(label="Score your own line: how likely does the model find it?",
                                   placeholder="e.g. a name you like", max_lines=1,
                                   elem_id="score-line")
                 score = gr.Button("Score")
-                scored = gr.Markdown(label="score", elem_id="score-result")
+                scored = gr.Markdown(label="score", elem_id="score-result", elem_classes=["mm-message"])
 
-    @friendly
     def sample(run_id, temperature, top_k, top_p, num_samples, prefix, seed):
         frame = sample_frame(ctx, run_id, temperature, top_k, top_p, num_samples, prefix, seed)
-        folder = download_folder()
-        (folder / f"{run_id}-samples.txt").write_text("\n".join(frame["sample"]) + "\n", encoding="utf-8")
-        frame.to_csv(folder / f"{run_id}-samples.csv", index=False)
-        return frame, str(folder / f"{run_id}-samples.txt"), str(folder / f"{run_id}-samples.csv")
+        return (frame, *write_downloads(frame, download_folder(), run_id))
 
-    @friendly
     def score_own(run_id, text):
         if not run_id:
             raise ConfigError("Pick a run first.")
@@ -82,7 +98,12 @@ def build(ctx: Context):
 
     fields = dict(run_id=run_id, temperature=temperature, top_k=top_k, top_p=top_p, num_samples=num_samples,
                   prefix=prefix, seed=seed)
-    go.click(sample, inputs_for(sample, fields), [table, txt, csv], api_name="sample")
-    line.submit(score_own, [run_id, line], scored, api_visibility="private")
-    score.click(score_own, [run_id, line], scored, api_name="score_line")
-    return run_id
+    private = dict(api_visibility="private")
+    # in the page, a failed sampling keeps the samples shown before; a failed score replaces the last score
+    go.click(in_page(lambda *values: (*sample(*values), ""), keep=3), inputs_for(sample, fields),
+             [table, txt, csv, message], **private)
+    line.submit(in_page(score_own, keep=0), [run_id, line], scored, **private)
+    score.click(in_page(score_own, keep=0), [run_id, line], scored, **private)
+    api_twin(sample, inputs_for(sample, fields), [table, txt, csv], "sample")
+    api_twin(score_own, [run_id, line], scored, "score_line")
+    return SimpleNamespace(run_id=run_id)

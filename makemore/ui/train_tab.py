@@ -1,12 +1,18 @@
-"""The Train tab: choose data and architecture, start a run, and watch it learn (refreshed by a timer)."""
+"""The Train tab: choose data and architecture, start a run, and watch it learn (refreshed by a timer).
+
+After a reload it shows the visitor's latest queued or running run; a note says when a run overfits.
+"""
 import sys
 import traceback
+from types import SimpleNamespace
 
 import gradio as gr
 
+from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES, BOUNDS
-from .common import Context, fmt_seconds, friendly, inputs_for, loss_figure, run_update, summary_frame
+from .common import (Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
+                     run_refresh, run_update, summary_frame)
 
 MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
     "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
@@ -21,7 +27,7 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     """(status line, progress bar HTML) of a run."""
     summary = ctx.ws.run(run_id).summary()
     status, state = summary.status, summary.state.value
-    head = (f"`{run_id}` · {summary.arch} ({summary.params or 0:,} parameters) on **{summary.dataset}**")
+    head = f"**{curve_label(summary)}** ({summary.params or 0:,} parameters)"
     best = status.best_test_loss
     best_text = f"best test loss **{best:.4f}**" if best is not None else "no evaluation yet"
     if state == "queued":
@@ -52,16 +58,25 @@ def progress_bar(status) -> str:
     color = {"running": "#2ca02c", "failed": "#d62728", "interrupted": "#ff7f0e"}.get(status.state.value, "#1f77b4")
     return (f'<div style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
             f'<div style="width:{fraction * 100:.1f}%;height:100%;background:{color};transition:width .5s"></div></div>'
-            f'<div style="margin-top:4px;font-size:0.95em">{fraction * 100:.0f}% · {" · ".join(parts)}</div>')
+            f'<div style="margin-top:4px;font-size:0.95em">{percent(fraction)} · {" · ".join(parts)}</div>')
+
+
+def percent(fraction: float) -> str:
+    """12%, or 0.3% for a run that has barely begun (never a misleading 0%)."""
+    return f"{fraction * 100:.1f}%" if 0 < fraction < 0.1 else f"{fraction * 100:.0f}%"
 
 
 def progress(ctx: Context, run_id):
-    """Status line, progress bar, loss chart and latest samples of a run."""
+    """Status line (with a note if the run overfits), progress bar, loss chart and latest samples of a run."""
     if not run_id:
         return "No run selected: start one on the left.", "", loss_figure([]), ""
     run = ctx.ws.run(run_id)
     line, bar = describe(ctx, run_id)
-    return line, bar, loss_figure(run.read_metrics()), "\n".join(run.read_samples())
+    metrics = run.read_metrics()
+    overfit = overfitting(metrics)
+    if overfit:
+        line += f"\n\n> ⚠ {overfit.message()}"
+    return line, bar, loss_figure(metrics), "\n".join(run.read_samples())
 
 
 def signature(ctx: Context, run_id):
@@ -69,55 +84,68 @@ def signature(ctx: Context, run_id):
     return (ctx.ws.run(run_id).stamp() if run_id else None), ctx.ws.stamp()
 
 
-def build(ctx: Context):
-    limits = ctx.ws.limits
-    spec = ARCHITECTURES[DEFAULT_ARCH]
+def layout(ctx: Context) -> SimpleNamespace:
+    """The Train tab's components: the form on the left, the chosen run on the right, every run below."""
+    limits, spec, c = ctx.ws.limits, ARCHITECTURES[DEFAULT_ARCH], SimpleNamespace()
     with gr.Row():
-        with gr.Column(scale=1, min_width=320):
-            dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
-                                  elem_id="train-dataset")
-            arch = gr.Dropdown([(a.title, a.name) for a in ARCHITECTURES.values()], value=DEFAULT_ARCH,
-                               label="Architecture", elem_id="train-arch")
+        with gr.Column(scale=1, min_width=300):
+            c.dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
+                                    elem_id="train-dataset")
+            c.arch = gr.Dropdown([(a.title, a.name) for a in ARCHITECTURES.values()], value=DEFAULT_ARCH,
+                                 label="Architecture", elem_id="train-arch")
             with gr.Row():
-                amount = gr.Number(DEFAULT_SECONDS, label="Train for", minimum=1, precision=0, min_width=100,
-                                   elem_id="train-amount")
-                unit = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100,
-                                elem_id="train-unit")
+                c.amount = gr.Number(DEFAULT_SECONDS, label="Train for", minimum=1, precision=0, min_width=100,
+                                     elem_id="train-amount")
+                c.unit = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100,
+                                  elem_id="train-unit")
             with gr.Accordion("Hyperparameters", open=False):
-                model = {}  # values start blank (so API callers get each architecture's defaults); filled on load
+                c.model = {}  # values start blank (so API callers get each architecture's defaults); filled on load
                 for name, label in MODEL_FIELDS.items():
                     visible = name in spec.uses
                     if name == "dropout":
-                        model[name] = gr.Number(None, label=label, minimum=0, maximum=0.9, step=0.05, visible=visible)
+                        c.model[name] = gr.Number(None, label=label, minimum=0, maximum=0.9, step=0.05,
+                                                  visible=visible)
                     else:
                         low, high = BOUNDS[name]
-                        model[name] = gr.Number(None, label=label, minimum=low, maximum=high, precision=0,
-                                                visible=visible)
-                learning_rate = gr.Number(None, label="learning rate", minimum=1e-6, maximum=10)
-                batch_size = gr.Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
-                weight_decay = gr.Number(None, label="weight decay", minimum=0, maximum=10)
-                eval_interval = gr.Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
-            seed = gr.Number(3407, label="seed", precision=0)
-            start = gr.Button("Start training", variant="primary", elem_id="train-start")
-        with gr.Column(scale=2):
-            with gr.Row():
-                run_id = gr.Dropdown(ctx.run_ids(), label="Run", scale=4, allow_custom_value=True,
-                                     elem_id="train-run", value=(ctx.run_ids() or [None])[0])
-                stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
-                resume = gr.Button("Resume", scale=1, min_width=80)
-            status = gr.Markdown(label="status", elem_id="train-status")
-            bar = gr.HTML(label="progress", elem_id="train-progress")
-            chart = gr.Plot(label="Loss", show_label=False, elem_id="train-chart")
+                        c.model[name] = gr.Number(None, label=label, minimum=low, maximum=high, precision=0,
+                                                  visible=visible)
+                c.learning_rate = gr.Number(None, label="learning rate", minimum=1e-6, maximum=10)
+                c.batch_size = gr.Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
+                c.weight_decay = gr.Number(None, label="weight decay", minimum=0, maximum=10)
+                c.eval_interval = gr.Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
+            c.seed = gr.Number(3407, label="seed", precision=0)
+            c.start = gr.Button("Start training", variant="primary", elem_id="train-start")
+            c.start_message = gr.Markdown(elem_id="train-message", elem_classes=["mm-message"])
+        with gr.Column(scale=2, min_width=300):
+            with gr.Row(elem_classes=["mm-run-row"]):
+                c.run_id = gr.Dropdown(ctx.run_choices(), label="Run", scale=4, allow_custom_value=True,
+                                       elem_id="train-run", value=ctx.latest_run(), min_width=200)
+                c.stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="train-stop")
+                c.resume = gr.Button("Resume", scale=1, min_width=80, elem_id="train-resume")
+            c.run_message = gr.Markdown(elem_id="train-run-message", elem_classes=["mm-message"])
+            c.status = gr.Markdown(label="status", elem_id="train-status")
+            c.bar = gr.HTML(label="progress", elem_id="train-progress")
+            c.chart = gr.Plot(label="Loss", show_label=False, elem_id="train-chart")
             with gr.Accordion("Resume options (to train a finished run further)", open=False):
                 with gr.Row():
-                    more_steps = gr.Number(0, label="raise max steps to (0 = keep)", minimum=0,
-                                           maximum=limits.max_steps, precision=0)
-                    more_seconds = gr.Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
-                                             maximum=limits.max_time_budget)
-            samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
-                                 elem_id="train-samples")
-    runs = gr.Dataframe(summary_frame(ctx.ws.summaries()), label="All runs (click one to show it)", interactive=False, max_height=300)
-    refresh = gr.Button("Refresh", size="sm")
+                    c.more_steps = gr.Number(0, label="raise max steps to (0 = keep)", minimum=0,
+                                             maximum=limits.max_steps, precision=0)
+                    c.more_seconds = gr.Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
+                                               maximum=limits.max_time_budget)
+            with gr.Accordion("Rename this run", open=False):
+                with gr.Row():
+                    c.new_name = gr.Textbox(label="name", max_lines=1, scale=4, min_width=200, elem_id="train-name")
+                    c.rename = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
+            c.samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
+                                   elem_id="train-samples")
+    c.runs = gr.Dataframe(summary_frame(ctx.ws.summaries()), label="All runs (click one to show it)",
+                          interactive=False, max_height=300, elem_id="train-runs")
+    c.refresh = gr.Button("Refresh", size="sm")
+    return c
+
+
+def build(ctx: Context) -> SimpleNamespace:
+    c = layout(ctx)
     seen = gr.State(None)
     timer = gr.Timer(1.5)
 
@@ -127,7 +155,6 @@ def build(ctx: Context):
         updates = [gr.update(visible=f in a.uses, value=a.defaults.get(f)) for f in MODEL_FIELDS]
         return (*updates, a.training["learning_rate"], a.training["batch_size"], a.training["weight_decay"], name)
 
-    @friendly
     def start_training(dataset, arch, n_layer=None, n_head=None, n_embd=None, n_embd2=None, context=None, dropout=None,
                        learning_rate=None, batch_size=None, weight_decay=None, amount=DEFAULT_SECONDS, unit="seconds",
                        seed=3407, eval_interval=0, shown_for=None):
@@ -143,23 +170,35 @@ def build(ctx: Context):
                               seed=int(seed), eval_interval=int(eval_interval or 0) or None)
         return new, f"Started `{new}`: it is {ctx.ws.run(new).status().state}."
 
-    @friendly
+    def start_in_page(*values):
+        new, _ = start_training(*values)
+        summary = ctx.ws.run(new).summary()
+        return run_update(ctx, new), f"Started **{summary.name}**: it is {summary.state}."
+
     def stop_training(run):
         if not run:
             raise ConfigError("Pick a run to stop.")
-        state = ctx.jobs.stop(run)
-        return {"stopping": f"Stopping `{run}`: it saves a checkpoint and ends within a second.",
-                "stopped": f"`{run}` was waiting in the queue; it is now stopped (Resume queues it again)."}.get(
-            state, f"`{run}` is not training (it is {state}).")
+        state, name = ctx.jobs.stop(run), ctx.ws.run(run).summary().name
+        return {"stopping": f"Stopping **{name}**: it saves a checkpoint and ends within a second.",
+                "stopped": f"**{name}** was waiting in the queue; it is now stopped (Resume queues it again)."}.get(
+            state, f"**{name}** is not training (it is {state}).")
 
-    @friendly
     def resume_training(run, max_steps, time_budget):
         if not run:
             raise ConfigError("Pick a run to resume.")
         state = ctx.jobs.resume(run, int(max_steps or 0) or None, float(time_budget or 0) or None)
-        return f"`{run}` is {state}."
+        return f"**{ctx.ws.run(run).summary().name}** is {state}."
 
-    @friendly
+    def rename_run(run: str, name: str) -> str:
+        """Give a run a new human name (1 to 60 printable characters); its id stays."""
+        if not run:
+            raise ConfigError("Pick a run to rename.")
+        return f"Renamed: **{ctx.ws.run(run).rename(name)}**."
+
+    def rename_in_page(run, name):
+        text = rename_run(run, name)
+        return run_update(ctx, run), text
+
     def run_progress(run):
         return progress(ctx, run)
 
@@ -170,6 +209,12 @@ def build(ctx: Context):
         evals = [m for m in metrics if m.get("kind") == "eval"]
         return {"run": run, "status": r.status().to_dict(), "records": len(metrics),
                 "last_eval": evals[-1] if evals else None, "samples": r.read_samples()}
+
+    def run_name(run):
+        try:
+            return ctx.ws.run(run).summary().name if run else ""
+        except MakemoreError:
+            return ""
 
     def tick(run, last):
         """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed."""
@@ -184,29 +229,43 @@ def build(ctx: Context):
         return (gr.skip(),) * 6
 
     def pick_row(table, evt: gr.SelectData):
-        return table.iloc[evt.index[0]]["run"] if evt.index is not None else gr.skip()
+        return table.iloc[evt.index[0]]["run id"] if evt.index is not None else gr.skip()
 
-    model_inputs = [model[f] for f in MODEL_FIELDS]
+    private = dict(api_visibility="private", show_progress="hidden")
+    model_inputs = [c.model[f] for f in MODEL_FIELDS]
     # The architecture whose values the fields hold, kept in the page (not a server-side State) so it always
     # arrives together with those values; blank from API clients, whose values are trusted.
     shown_for = gr.Textbox("", visible=False)
-    start_fields = dict(dataset=dataset, arch=arch, **model, learning_rate=learning_rate, batch_size=batch_size,
-                        weight_decay=weight_decay, amount=amount, unit=unit, seed=seed, eval_interval=eval_interval,
-                        shown_for=shown_for)
-    arch.change(on_arch, arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for],
-                api_visibility="private")
-    unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, unit, amount, api_visibility="private")
-    refresh_runs = dict(fn=lambda run: run_update(ctx, run), inputs=run_id, outputs=run_id,
-                        api_visibility="private", show_progress="hidden")
-    start.click(start_training, inputs_for(start_training, start_fields), [run_id, status],
-                api_name="start_training").then(**refresh_runs)
-    stop.click(stop_training, run_id, status, api_name="stop_training")
-    resume.click(resume_training, [run_id, more_steps, more_seconds], status, api_name="resume_training")
-    shown = [status, bar, chart, samples]
-    run_id.change(run_progress, run_id, shown, api_name="run_progress", show_progress="hidden")
-    refresh.click(lambda: summary_frame(ctx.ws.summaries()), None, runs, api_name="list_runs").then(**refresh_runs)
-    timer.tick(tick, [run_id, seen], [*shown, runs, seen], show_progress="hidden", api_visibility="private")
+    start_fields = dict(dataset=c.dataset, arch=c.arch, **c.model, learning_rate=c.learning_rate,
+                        batch_size=c.batch_size, weight_decay=c.weight_decay, amount=c.amount, unit=c.unit,
+                        seed=c.seed, eval_interval=c.eval_interval, shown_for=shown_for)
+    start_inputs = inputs_for(start_training, start_fields)
+    c.arch.change(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for],
+                  api_visibility="private")
+    c.unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, c.unit, c.amount, **private)
+    # one click, one run: the button is disabled until the request is answered
+    c.start.click(lambda: gr.update(interactive=False), None, c.start, queue=False, **private).then(
+        in_page(start_in_page, keep=1), start_inputs, [c.run_id, c.start_message], **private).then(
+        lambda: gr.update(interactive=True), None, c.start, queue=False, **private)
+    c.stop.click(in_page(stop_training, keep=0), c.run_id, c.run_message, **private)
+    c.resume.click(in_page(resume_training, keep=0), [c.run_id, c.more_steps, c.more_seconds], c.run_message,
+                   **private)
+    c.rename.click(in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message], **private)
+    c.new_name.submit(in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message], **private)
+    shown = [c.status, c.bar, c.chart, c.samples]
+    c.run_id.change(run_progress, c.run_id, shown, api_name="run_progress", show_progress="hidden")
+    c.run_id.change(run_name, c.run_id, c.new_name, **private)
+    c.run_id.input(lambda: note(""), None, c.run_message, **private)
+    c.refresh.click(lambda: summary_frame(ctx.ws.summaries()), None, c.runs, api_name="list_runs").then(
+        lambda run: run_refresh(ctx, run), c.run_id, c.run_id, **private)
+    timer.tick(tick, [c.run_id, seen], [*shown, c.runs, seen], **private)
+    c.runs.select(pick_row, c.runs, c.run_id, api_visibility="private")
+    api_twin(start_training, start_inputs, [c.run_id, c.status], "start_training")
+    api_twin(stop_training, c.run_id, c.status, "stop_training")
+    api_twin(resume_training, [c.run_id, c.more_steps, c.more_seconds], c.status, "resume_training")
+    api_twin(rename_run, [c.run_id, c.new_name], c.run_message, "rename_run")
     gr.api(friendly(run_status), api_name="run_status")
-    runs.select(pick_row, runs, run_id, api_visibility="private")
-    defaults = (arch, [*model_inputs, learning_rate, batch_size, weight_decay, shown_for], on_arch)
-    return dataset, run_id, defaults
+    return SimpleNamespace(
+        dataset=c.dataset, run_id=c.run_id,
+        load=[(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for]),
+              (lambda: run_update(ctx, ctx.latest_run()), None, c.run_id)])
