@@ -39,7 +39,8 @@ def test_restart_marks_orphans_and_keeps_living_jobs(tmp_path):
             alive = status(client, runs[1])
             assert alive["state"] == "running" and alive["pid"] == pids[1]
             table = client.predict(api_name="/list_runs")
-            states = {row[0]: row[3] for row in table["data"]}
+            rows = [dict(zip(table["headers"], row)) for row in table["data"]]
+            states = {row["run id"]: row["state"] for row in rows}
             assert states[runs[0]] == "interrupted" and states[runs[1]] == "running"
             assert "Stopping" in client.predict(runs[1], api_name="/stop_training")  # the adopted job obeys
             assert poll(lambda: status(client, runs[1])["state"] == "stopped", timeout=15)

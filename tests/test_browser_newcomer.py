@@ -5,7 +5,6 @@ control, and no tab scrolls sideways on a phone. Screenshots of every tab (deskt
 artifacts/screenshots/newcomer-*.png."""
 import re
 import shutil
-import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
