@@ -79,9 +79,10 @@ class Owners:
 
     def owner_of(self, run: Run) -> Workspace:
         """The workspace a run directory belongs to."""
-        for ws in self.workspaces():
-            if run.path.parent == ws.runs:
-                return ws
+        if run.path.parent == self.base.runs:
+            return self.base
+        if run.path.parent.parent.parent == self.users:
+            return self._get(run.path.parent.parent.name)
         raise AccessError(f"{run.id} belongs to no workspace.")
 
     # --- what a visitor may read or change ---------------------------------------------------
@@ -111,6 +112,10 @@ class Owners:
         own = [_replace(s, published=s.id in published, readonly=s.shipped) for s in ws.summaries(with_weights)]
         mine = {s.id for s in own}
         return own + [s for s in self.gallery(with_weights) if s.id not in mine]
+
+    def model(self, ws: Workspace, run_id: str):
+        """(model, config) of a readable run's best weights on the CPU, cached until the weights change."""
+        return self.owner_of(self.readable_run(ws, run_id)).model(run_id)
 
     # --- the gallery ----------------------------------------------------------------------------
     def published(self) -> dict[str, str]:

@@ -136,7 +136,7 @@ def test_the_train_tab_shows_the_overfitting_note(jobs):
     from makemore.ui.train_tab import progress
 
     run = jobs.ws.run(jobs.create("twenty", "bigram", steps=600))
-    ctx = Context(jobs.ws, jobs)
+    ctx = Context(jobs.owners, jobs)
     losses = [(3.0, 3.0), (2.5, 2.6), (2.2, 2.4), (2.0, 2.35), (1.9, 2.37), (1.8, 2.40)]
     for record in evals(*losses):
         run.append_metrics(record)

@@ -146,12 +146,18 @@ API = {
                         "shown_for"],
     "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
     "/rename_run": ["run", "name"],  # added by issue 13
+    "/publish_run": ["run", "published"],  # added by issue 12
 }
 
 
 def test_every_api_endpoint_keeps_its_name_and_parameters(jobs):
+    """Existing parameters keep their names and order; every endpoint that reads or changes owned data takes
+    the caller's `workspace` key last, with a default (locally it is not needed)."""
     from makemore.ui import build_demo
 
-    info = build_demo(jobs.ws, jobs).get_api_info()["named_endpoints"]
+    info = build_demo(jobs.owners, jobs).get_api_info()["named_endpoints"]
     for name, parameters in API.items():
-        assert [p["parameter_name"] for p in info[name]["parameters"]] == parameters, name
+        got = info[name]["parameters"]
+        assert [p["parameter_name"] for p in got] == parameters + ["workspace"], name
+        assert got[-1]["parameter_has_default"] and got[-1]["parameter_default"] is None, name
+    assert info["/new_workspace"]["parameters"] == []

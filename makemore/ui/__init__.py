@@ -1,14 +1,18 @@
 """The web app: an intro, then one tab per module (Data, Train, Sample, Compare), wired together here.
 
-The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
+Every event acts for the visitor who sent it (Context.owned): their workspace key, kept in their browser, goes
+in as the last input. The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
 Compare; the run Train shows is selected in Sample once it has weights; a reloaded page shows the newest
 queued or running run.
 """
 import gradio as gr
 
+import os
+
 from ..errors import MakemoreError
 from ..jobs import JobManager
-from ..workspace import Workspace
+from ..limits import Limits
+from ..owners import KEY, Owners
 from . import compare_tab, data_tab, sample_tab, train_tab
 from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
 
@@ -19,6 +23,8 @@ train one of eight architectures, from a bigram count table to a small GPT, in *
 draw new lines from any checkpoint in **Sample**, and race the architectures against each other in **Compare**.
 The defaults (names, a Transformer, one minute of CPU) already make plausible new names.
 """
+VISIBILITY = ("*Your uploads and runs are private to this browser (or to your Hugging Face account once signed "
+              "in). Everyone sees the gallery: the shipped runs, and runs their owners published.*")
 THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 CSS = """
 .gradio-container { max-width: min(1400px, 100%) !important; min-width: 0 !important; margin: auto; }
@@ -45,11 +51,18 @@ CSS = """
 """
 
 
-def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = None) -> gr.Blocks:
-    ws = workspace or Workspace()
-    ctx = Context(ws, jobs or JobManager(ws))
+def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> gr.Blocks:
+    owners = owners or (jobs.owners if jobs else Owners())
     with gr.Blocks(title="makemore playground", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(INTRO, elem_id="intro")
+        # the visitor's anonymous workspace key, kept in their browser (a new tab or a reload keeps it)
+        key = gr.BrowserState("", storage_key="makemore-workspace")
+        ctx = Context(owners, jobs or JobManager(owners), key)
+        ws = owners.base
+        with gr.Row():
+            gr.Markdown(INTRO, elem_id="intro")
+            if owners.public and oauth_enabled():
+                gr.LoginButton(scale=0, min_width=160)
+        visibility = gr.Markdown(VISIBILITY if owners.public else "", elem_id="visibility")
         with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, never behind a "..." menu
             with gr.Tab("Data", id="data") as data:
                 data_ui = data_tab.build(ctx)
@@ -65,45 +78,96 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
 
         # lists change in other tabs (an upload, a new run): refresh them when a tab is opened
         def datasets(current):
-            return dataset_refresh(ws, current)
+            return dataset_refresh(ctx.ws, current)
 
         def follow_dataset(current, picked, applied):
             """A tab's data set: the one last picked or uploaded in Data (once per pick), else its own choice."""
             if picked and picked != applied:
-                return dataset_update(ws, picked), picked
+                return dataset_update(ctx.ws, picked), picked
             return datasets(current), applied
 
         def follow(current, train_run, followed):
             """Sample switches (once) to the run the Train tab shows when it has weights; else keeps its run."""
             try:
-                summary = ws.run(train_run).summary() if train_run and train_run != followed else None
+                summary = ctx.run(train_run).summary() if train_run and train_run != followed else None
             except MakemoreError:
                 summary = None
             if summary and summary.has_weights and summary.state.value in ("running", "finished", "stopped"):
                 return run_update(ctx, train_run, with_weights=True), train_run
             return run_refresh(ctx, current, with_weights=True), followed
 
-        data.select(datasets, data_ui.dataset, data_ui.dataset, **private)
+        def shared(request: gr.Request):
+            """A share link (?run=<id>) opens the app on that run: in Train, Sample and Compare."""
+            run_id = request.query_params.get("run") if request else None
+            if not run_id:
+                return gr.skip(), gr.skip(), gr.skip()
+            try:
+                ctx.run(run_id)
+            except MakemoreError:
+                return gr.skip(), gr.skip(), gr.skip()
+            return run_update(ctx, run_id), run_update(ctx, run_id, with_weights=True), runs_update(ctx, [run_id])
+
+        ctx.on(data.select, datasets, data_ui.dataset, data_ui.dataset, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
-        train.select(lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
-                     [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
-                     [train_ui.dataset, applied["train"], train_ui.run_id], **private)
-        sample.select(follow, [sample_ui.run_id, train_ui.run_id, followed], [sample_ui.run_id, followed], **private)
-        compare.select(lambda d, p, a, r: (*follow_dataset(d, p, a), runs_update(ctx, r, refresh=True)),
-                       [compare_ui.dataset, data_ui.picked, applied["compare"], compare_ui.runs],
-                       [compare_ui.dataset, applied["compare"], compare_ui.runs], **private)
-        # a (re)loaded page shows what is there now, not what was there when the app started
-        demo.load(lambda d, t, c: (datasets(d), datasets(t), datasets(c)),
+        ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
+               [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
+               [train_ui.dataset, applied["train"], train_ui.run_id], **private)
+        ctx.on(sample.select, follow, [sample_ui.run_id, train_ui.run_id, followed], [sample_ui.run_id, followed],
+               **private)
+        ctx.on(compare.select, lambda d, p, a, r: (*follow_dataset(d, p, a), runs_update(ctx, r, refresh=True)),
+               [compare_ui.dataset, data_ui.picked, applied["compare"], compare_ui.runs],
+               [compare_ui.dataset, applied["compare"], compare_ui.runs], **private)
+        # a (re)loaded page: first the visitor's key (a new one on a first visit), then what is there now
+        loads = [(lambda d, t, c: (datasets(d), datasets(t), datasets(c)),
                   [data_ui.dataset, train_ui.dataset, compare_ui.dataset],
-                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset], **private)
-        demo.load(lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id, **private)
-        for fn, inputs, outputs in [data_ui.load, *train_ui.load, *compare_ui.load]:
-            demo.load(fn, inputs, outputs, **private)
+                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset]),
+                 (lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id),
+                 data_ui.load, *train_ui.load, *compare_ui.load]
+        inputs, outputs, on_load = combine(loads)
+        demo.load(lambda current: current if KEY.match(current or "") else owners.new_key(), key, key,
+                  **private).then(ctx.owned(on_load), [*inputs, key], outputs, **private).then(
+            ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private)
+        gr.api(new_workspace(owners), api_name="new_workspace")
     demo.ctx = ctx
     return demo
 
 
-def launch_options(ws: Workspace) -> dict:
-    """launch() arguments: files served only from the data and run roots, uploads capped by the limits."""
-    return dict(allowed_paths=[str(ws.datasets), str(ws.runs)], max_file_size=ws.limits.max_upload_bytes,
-                theme=THEME, css=CSS)
+def new_workspace(owners: Owners):
+    def new_workspace() -> str:
+        """A fresh anonymous workspace key. Pass it as `workspace` to every other endpoint: your data sets and
+        runs are then yours alone (on a public server; locally there is one workspace and no key is needed)."""
+        return owners.new_key()
+    return new_workspace
+
+
+def combine(loads):
+    """Several (fn, inputs, outputs) page-load handlers as one: (inputs, outputs, fn)."""
+    inputs, outputs, parts = [], [], []
+    for fn, ins, outs in loads:
+        ins = [] if ins is None else list(ins) if isinstance(ins, (list, tuple)) else [ins]
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        parts.append((fn, len(inputs), len(ins), len(outs)))
+        inputs, outputs = inputs + ins, outputs + outs
+
+    def on_load(*values):
+        results = []
+        for fn, start, n_in, n_out in parts:
+            result = fn(*values[start:start + n_in])
+            results += list(result) if n_out > 1 else [result]
+        return tuple(results)
+    return inputs, outputs, on_load
+
+
+def oauth_enabled() -> bool:
+    """Sign-in with Hugging Face: on a Space whose README front matter says `hf_oauth: true`."""
+    return bool(os.environ.get("OAUTH_CLIENT_ID"))
+
+
+def launch_options(limits: Limits) -> dict:
+    """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped."""
+    return dict(max_file_size=limits.max_upload_bytes, theme=THEME, css=CSS)
+
+
+def queue_options(limits: Limits) -> dict:
+    """queue() arguments: a bounded queue on a shared server, so a flood is turned away instead of piling up."""
+    return dict(default_concurrency_limit=4, max_size=64 if limits.public else None)

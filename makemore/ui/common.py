@@ -8,6 +8,7 @@ An action a person takes in the page shows its outcome (or its error, styled as 
 its control, and keeps what the page showed before when it fails (`in_page`); its named API endpoint
 (`api_twin`) is the same function as before, raising errors to the client.
 """
+import contextvars
 import functools
 import inspect
 import math
@@ -22,36 +23,88 @@ import plotly.graph_objects as go
 
 from ..errors import MakemoreError
 from ..jobs import JobManager
+from ..owners import Owners
 from ..sample import mark_origin
 from ..workspace import Workspace
+
+VISITOR: contextvars.ContextVar[Workspace] = contextvars.ContextVar("visitor")
 
 
 @dataclass
 class Context:
-    ws: Workspace
+    """What every tab gets: the owners and jobs of the server, and the visitor's workspace key component.
+
+    Inside an event wrapped by `owned`, `ws` is the workspace of the visitor who sent it (from the key the
+    browser keeps, or the signed-in user); outside one (building the page) it is the base workspace."""
+
+    owners: Owners
     jobs: JobManager
+    key: gr.BrowserState | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        return VISITOR.get(self.owners.base)
+
+    def owned(self, fn):
+        """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
+        (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
+        injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace."""
+        signature = inspect.signature(fn)
+        params = list(signature.parameters.values())
+        variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+        profile = inspect.Parameter("profile", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=gr.OAuthProfile | None)
+        workspace = inspect.Parameter("workspace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                      annotation=str | None)
+        params = [profile, *params] if variadic else [profile, *params, workspace]
+
+        @functools.wraps(fn)
+        def wrapper(profile, *args):
+            *args, key = args if args else ("",)
+            user = getattr(profile, "username", None) if profile is not None else None
+            token = VISITOR.set(self.owners.workspace(key, user))
+            try:
+                return fn(*args)
+            finally:
+                VISITOR.reset(token)
+        wrapper.__signature__ = signature.replace(parameters=params)
+        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
+                                   "workspace": str | None}
+        return wrapper
+
+    def on(self, trigger, fn, inputs=None, outputs=None, **options):
+        """Register `fn` on `trigger` (e.g. button.click) as an owned event: the key goes in as the last input."""
+        inputs = [] if inputs is None else list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return trigger(self.owned(fn), [*inputs, self.key], outputs, **options)
+
+    def run(self, run_id: str):
+        """A run the visitor may read: theirs, or one in the gallery."""
+        return self.owners.readable_run(self.ws, run_id)
 
     def model(self, run_id: str):
-        """(model, config) of a run's best weights, cached until the weights change."""
-        return self.ws.model(run_id)
+        """(model, config) of a readable run's best weights, cached until the weights change."""
+        return self.owners.model(self.ws, run_id)
 
     def mark(self, samples, config: dict):
         """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
         dataset = self.ws.dataset_of(config)
         return mark_origin(samples, dataset) if dataset else samples
 
+    def summaries(self, with_weights=False) -> list:
+        """The visitor's runs, newest first, then the gallery."""
+        return self.owners.visible(self.ws, with_weights)
+
     def run_ids(self, with_weights=False) -> list[str]:
-        """Run ids, newest first."""
-        return self.ws.run_ids(with_weights)
+        return [s.id for s in self.summaries(with_weights)]
 
     def run_choices(self, with_weights=False) -> list[tuple[str, str]]:
         """(name, id) pairs for a dropdown, newest first: people see names, events get ids."""
-        return [(s.name, s.id) for s in self.ws.summaries(with_weights)]
+        return [(s.name + (" (gallery)" if s.readonly else ""), s.id) for s in self.summaries(with_weights)]
 
     def latest_run(self) -> str | None:
-        """The run a returning visitor most likely wants: the newest queued or running one, else the newest."""
-        summaries = self.ws.summaries()
-        active = [s for s in summaries if s.state.value in ("queued", "running")]
+        """The run a returning visitor most likely wants: their newest queued or running one, else the newest."""
+        summaries = self.summaries()
+        active = [s for s in summaries if s.state.value in ("queued", "running") and not s.readonly]
         candidates = active or summaries
         return candidates[0].id if candidates else None
 
@@ -103,10 +156,10 @@ def in_page(fn, keep: int):
     return wrapper
 
 
-def api_twin(fn, inputs, outputs, api_name: str):
+def api_twin(ctx: Context, fn, inputs, outputs, api_name: str):
     """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
-    raised to the client), on a hidden button the page never clicks."""
-    gr.Button(visible=False).click(friendly(fn), inputs, outputs, api_name=api_name)
+    raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
+    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name)
 
 
 def note(text: str, kind: str = ""):

@@ -22,7 +22,7 @@ def curves(ctx: Context, run_ids, x_axis="seconds") -> go.Figure:
         return empty_figure("Choose runs to compare")
     fig = go.Figure()
     for run_id in run_ids:
-        run = ctx.ws.run(run_id)
+        run = ctx.run(run_id)
         evals = [r for r in run.read_metrics() if r.get("kind") == "eval"]
         x = [r["step"] if x_axis == "step" else r["elapsed"] for r in evals]
         fig.add_scatter(x=x, y=[r["test_loss"] for r in evals], mode="lines+markers", name=curve_label(run.summary()))
@@ -33,7 +33,7 @@ def curves(ctx: Context, run_ids, x_axis="seconds") -> go.Figure:
 
 def leaderboard(ctx: Context, run_ids) -> pd.DataFrame:
     """The runs ranked by best test loss (lower is better; runs without an evaluation last), with medals."""
-    summaries = [ctx.ws.run(run_id).summary() for run_id in run_ids or []]
+    summaries = [ctx.run(run_id).summary() for run_id in run_ids or []]
     summaries.sort(key=lambda s: (s.status.best_test_loss is None, s.status.best_test_loss or 0.0))
     frame = summary_frame(summaries, ("run", "architecture", "best test loss", "params", "steps", "training time (s)",
                                       "tokens/s", "data set", "state", "run id"))
@@ -47,11 +47,11 @@ def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42
     """The same number of samples from each run, same settings and seed, one column per run."""
     columns = {}
     for run_id in run_ids or []:
-        label = curve_label(ctx.ws.run(run_id).summary())
+        label = curve_label(ctx.run(run_id).summary())
         label = label if label not in columns else f"{label} ({run_id})"
         try:
             model, config = ctx.model(run_id)
-            samples = generate(model, ctx.ws.run(run_id).vocab(config), num_samples=int(num_samples),
+            samples = generate(model, ctx.run(run_id).vocab(config), num_samples=int(num_samples),
                                temperature=float(temperature), seed=int(seed))
             columns[label] = [s.text for s in samples]
         except MakemoreError as e:
@@ -59,9 +59,12 @@ def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42
     return pd.DataFrame(columns)
 
 
+MAX_COMPARED = 24
+
+
 def default_runs(ctx: Context) -> list[str]:
     """What a first visit shows: the pretrained runs on the names data set (else the newest trained runs)."""
-    summaries = ctx.ws.summaries(with_weights=True)
+    summaries = ctx.summaries(with_weights=True)
     shipped = [s.id for s in summaries if s.shipped and s.dataset == "names"]
     return shipped or [s.id for s in summaries[:8]]
 
@@ -98,13 +101,15 @@ def build(ctx: Context) -> SimpleNamespace:
     def compare_runs(run_ids, x_axis, temperature, num_samples, seed):
         if not run_ids:
             raise ConfigError("Choose at least one run to compare.")
+        if len(run_ids) > MAX_COMPARED:
+            raise ConfigError(f"Compare at most {MAX_COMPARED} runs at once (you chose {len(run_ids):,}).")
         return curves(ctx, run_ids, x_axis), leaderboard(ctx, run_ids), side_by_side(ctx, run_ids, temperature,
                                                                                       num_samples, seed)
 
     def train_all(dataset, seconds, seed):
         if not seconds or seconds <= 0:
             raise ConfigError("Give a positive time budget in seconds.")
-        new = [ctx.jobs.create(dataset, arch, seconds=seconds, seed=int(seed)) for arch in ARCHITECTURES]
+        new = [ctx.jobs.create(dataset, arch, seconds=seconds, seed=int(seed), ws=ctx.ws) for arch in ARCHITECTURES]
         minutes = len(new) * seconds / ctx.jobs.limits.max_jobs / 60
         return (new, f"Queued {len(new)} runs on **{dataset}**: about {minutes:.0f} minutes in all.")
 
@@ -114,7 +119,7 @@ def build(ctx: Context) -> SimpleNamespace:
 
     def tick(run_ids, x_axis, last):
         try:
-            now = [x_axis] + [ctx.ws.run(r).stamp() for r in run_ids or []]
+            now = [x_axis] + [ctx.run(r).stamp() for r in run_ids or []]
         except MakemoreError:
             return gr.skip(), gr.skip(), gr.skip()
         if now == last or not run_ids:
@@ -128,11 +133,11 @@ def build(ctx: Context) -> SimpleNamespace:
 
     fields = dict(run_ids=runs, x_axis=x_axis, temperature=temperature, num_samples=num_samples, seed=seed)
     private = dict(api_visibility="private")
-    go_button.click(in_page(lambda *values: (*compare_runs(*values), ""), keep=3), inputs_for(compare_runs, fields),
-                    [chart, table, samples, message], **private)
-    train_all_button.click(in_page(train_all_in_page, keep=1), [dataset, budget, seed], [runs, train_message],
-                           **private)
-    api_twin(compare_runs, inputs_for(compare_runs, fields), [chart, table, samples], "compare_runs")
-    api_twin(train_all, [dataset, budget, seed], [runs, train_message], "train_all")
-    timer.tick(tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", **private)
+    ctx.on(go_button.click, in_page(lambda *values: (*compare_runs(*values), ""), keep=3),
+           inputs_for(compare_runs, fields), [chart, table, samples, message], **private)
+    ctx.on(train_all_button.click, in_page(train_all_in_page, keep=1), [dataset, budget, seed],
+           [runs, train_message], **private)
+    api_twin(ctx, compare_runs, inputs_for(compare_runs, fields), [chart, table, samples], "compare_runs")
+    api_twin(ctx, train_all, [dataset, budget, seed], [runs, train_message], "train_all")
+    ctx.on(timer.tick, tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", **private)
     return SimpleNamespace(runs=runs, dataset=dataset, load=[(on_load, None, [runs, chart, table])])

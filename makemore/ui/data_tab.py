@@ -138,13 +138,14 @@ def build(ctx: Context) -> SimpleNamespace:
 
     private = dict(api_visibility="private", show_progress="hidden")
     outputs = [summary, hist, freq, preview, message]
-    dataset.change(show_in_page, dataset, outputs, **private)
+    ctx.on(dataset.change, show_in_page, dataset, outputs, **private)
     dataset.change(lambda: (gr.update(value=DELETE), None), None, [delete, armed], **private)
     dataset.input(lambda name: (name, note("")), dataset, [picked, message], **private)  # a person's own pick
-    upload.upload(in_page(store, keep=2), upload, [dataset, picked, message], **private).then(
+    ctx.on(upload.upload, in_page(store, keep=2), upload, [dataset, picked, message], **private).then(
         lambda: None, None, upload, **private)  # ready for the next file
-    delete.click(in_page(ask_then_remove, keep=3), [dataset, armed], [dataset, delete, armed, message], **private)
-    api_twin(show, dataset, outputs, "dataset_stats")
-    api_twin(save, upload, [dataset, message], "upload_dataset")
-    api_twin(remove, dataset, [dataset, message], "delete_dataset")
+    ctx.on(delete.click, in_page(ask_then_remove, keep=3), [dataset, armed], [dataset, delete, armed, message],
+           **private)
+    api_twin(ctx, show, dataset, outputs, "dataset_stats")
+    api_twin(ctx, save, upload, [dataset, message], "upload_dataset")
+    api_twin(ctx, remove, dataset, [dataset, message], "delete_dataset")
     return SimpleNamespace(dataset=dataset, picked=picked, load=(show_in_page, dataset, outputs))

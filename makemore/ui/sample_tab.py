@@ -22,7 +22,7 @@ def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_
     if not run_id:
         raise ConfigError("Pick a run to sample from (train one first in the Train tab).")
     model, config = ctx.model(run_id)
-    samples = generate(model, ctx.ws.run(run_id).vocab(config), num_samples=int(num_samples),
+    samples = generate(model, ctx.run(run_id).vocab(config), num_samples=int(num_samples),
                        temperature=float(temperature), top_k=int(top_k or 0) or None,
                        top_p=float(top_p) if top_p and top_p < 1 else None, prefix=prefix or "", seed=int(seed))
     ctx.mark(samples, config)
@@ -89,7 +89,7 @@ def build(ctx: Context) -> SimpleNamespace:
         if not run_id:
             raise ConfigError("Pick a run first.")
         model, config = ctx.model(run_id)
-        s = score_line(model, ctx.ws.run(run_id).vocab(config), text)
+        s = score_line(model, ctx.run(run_id).vocab(config), text)
         dataset = ctx.ws.dataset_of(config)
         where = "" if dataset is None else {"train": " It is in the training set.", "test": " It is in the test set.",
                                             "new": " It is a new line."}[dataset.origin(s["line"])]
@@ -100,10 +100,10 @@ def build(ctx: Context) -> SimpleNamespace:
                   prefix=prefix, seed=seed)
     private = dict(api_visibility="private")
     # in the page, a failed sampling keeps the samples shown before; a failed score replaces the last score
-    go.click(in_page(lambda *values: (*sample(*values), ""), keep=3), inputs_for(sample, fields),
-             [table, txt, csv, message], **private)
-    line.submit(in_page(score_own, keep=0), [run_id, line], scored, **private)
-    score.click(in_page(score_own, keep=0), [run_id, line], scored, **private)
-    api_twin(sample, inputs_for(sample, fields), [table, txt, csv], "sample")
-    api_twin(score_own, [run_id, line], scored, "score_line")
+    ctx.on(go.click, in_page(lambda *values: (*sample(*values), ""), keep=3), inputs_for(sample, fields),
+           [table, txt, csv, message], **private)
+    ctx.on(line.submit, in_page(score_own, keep=0), [run_id, line], scored, **private)
+    ctx.on(score.click, in_page(score_own, keep=0), [run_id, line], scored, **private)
+    api_twin(ctx, sample, inputs_for(sample, fields), [table, txt, csv], "sample")
+    api_twin(ctx, score_own, [run_id, line], scored, "score_line")
     return SimpleNamespace(run_id=run_id)

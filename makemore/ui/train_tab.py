@@ -25,7 +25,7 @@ DEFAULT_STEPS = 2000
 
 def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     """(status line, progress bar HTML) of a run."""
-    summary = ctx.ws.run(run_id).summary()
+    summary = ctx.run(run_id).summary()
     status, state = summary.status, summary.state.value
     head = f"**{curve_label(summary)}** ({summary.params or 0:,} parameters)"
     best = status.best_test_loss
@@ -70,7 +70,7 @@ def progress(ctx: Context, run_id):
     """Status line (with a note if the run overfits), progress bar, loss chart and latest samples of a run."""
     if not run_id:
         return "No run selected: start one on the left.", "", loss_figure([]), ""
-    run = ctx.ws.run(run_id)
+    run = ctx.run(run_id)
     line, bar = describe(ctx, run_id)
     metrics = run.read_metrics()
     overfit = overfitting(metrics)
@@ -81,7 +81,7 @@ def progress(ctx: Context, run_id):
 
 def signature(ctx: Context, run_id):
     """Changes whenever anything the Train tab shows changes."""
-    return (ctx.ws.run(run_id).stamp() if run_id else None), ctx.ws.stamp()
+    return (ctx.run(run_id).stamp() if run_id else None), ctx.ws.stamp()
 
 
 def layout(ctx: Context) -> SimpleNamespace:
@@ -132,13 +132,17 @@ def layout(ctx: Context) -> SimpleNamespace:
                                              maximum=limits.max_steps, precision=0)
                     c.more_seconds = gr.Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
                                                maximum=limits.max_time_budget)
-            with gr.Accordion("Rename this run", open=False):
+            with gr.Accordion("Rename or share this run", open=False):
                 with gr.Row():
                     c.new_name = gr.Textbox(label="name", max_lines=1, scale=4, min_width=200, elem_id="train-name")
                     c.rename = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
+                with gr.Row():
+                    c.publish = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
+                    c.unpublish = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
+                    c.published = gr.Checkbox(True, visible=False)
             c.samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
                                    elem_id="train-samples")
-    c.runs = gr.Dataframe(summary_frame(ctx.ws.summaries()), label="All runs (click one to show it)",
+    c.runs = gr.Dataframe(summary_frame(ctx.summaries()), label="All runs (click one to show it)",
                           interactive=False, max_height=300, elem_id="train-runs")
     c.refresh = gr.Button("Refresh", size="sm")
     return c
@@ -167,7 +171,7 @@ def build(ctx: Context) -> SimpleNamespace:
         length = {"steps": int(amount)} if unit == "steps" and amount else {"seconds": amount}
         new = ctx.jobs.create(dataset, arch, values, **length, learning_rate=learning_rate,
                               batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
-                              seed=int(seed), eval_interval=int(eval_interval or 0) or None)
+                              seed=int(seed), eval_interval=int(eval_interval or 0) or None, ws=ctx.ws)
         return new, f"Started `{new}`: it is {ctx.ws.run(new).status().state}."
 
     def start_in_page(*values):
@@ -178,22 +182,45 @@ def build(ctx: Context) -> SimpleNamespace:
     def stop_training(run):
         if not run:
             raise ConfigError("Pick a run to stop.")
-        state, name = ctx.jobs.stop(run), ctx.ws.run(run).summary().name
+        state, name = ctx.jobs.stop(run, ws=ctx.ws), ctx.run(run).summary().name
         return {"stopping": f"Stopping **{name}**: it saves a checkpoint and ends within a second.",
                 "stopped": f"**{name}** was waiting in the queue; it is now stopped (Resume queues it again)."}.get(
             state, f"**{name}** is not training (it is {state}).")
 
     def resume_training(run, max_steps, time_budget):
+        """Queue a stopped or finished run again; one you do not own (shipped, or in the gallery) is first copied
+        into your workspace, and the copy trains."""
+        return resume(run, max_steps, time_budget)[1]
+
+    def resume(run, max_steps, time_budget):
         if not run:
             raise ConfigError("Pick a run to resume.")
-        state = ctx.jobs.resume(run, int(max_steps or 0) or None, float(time_budget or 0) or None)
-        return f"**{ctx.ws.run(run).summary().name}** is {state}."
+        queued = ctx.jobs.train_more(run, int(max_steps or 0) or None, float(time_budget or 0) or None, ws=ctx.ws)
+        summary = ctx.ws.run(queued).summary()
+        if queued != run:
+            return queued, (f"Copied **{ctx.run(run).summary().name}** into your workspace as **{summary.name}** "
+                            f"(the original stays as it is); the copy is {summary.state}.")
+        return queued, f"**{summary.name}** is {summary.state}."
+
+    def resume_in_page(run, max_steps, time_budget):
+        queued, text = resume(run, max_steps, time_budget)
+        return run_update(ctx, queued), text
+
+    def publish_run(run: str, published: bool = True) -> str:
+        """Put one of your runs in the gallery, where anyone can see and sample it through its share link
+        (`?run=<id>`), read-only; published=False takes it back."""
+        if not run:
+            raise ConfigError("Pick a run to publish.")
+        ctx.owners.publish(ctx.ws, run, bool(published))
+        name = ctx.run(run).summary().name
+        return (f"**{name}** is in the gallery: anyone with the link `?run={run}` can see and sample it, read-only."
+                if published else f"**{name}** is private again.")
 
     def rename_run(run: str, name: str) -> str:
         """Give a run a new human name (1 to 60 printable characters); its id stays."""
         if not run:
             raise ConfigError("Pick a run to rename.")
-        return f"Renamed: **{ctx.ws.run(run).rename(name)}**."
+        return f"Renamed: **{ctx.owners.own_run(ctx.ws, run).rename(name)}**."
 
     def rename_in_page(run, name):
         text = rename_run(run, name)
@@ -204,15 +231,16 @@ def build(ctx: Context) -> SimpleNamespace:
 
     def run_status(run: str) -> dict:
         """The run's status, latest metrics and samples as plain JSON (for API clients)."""
-        r = ctx.ws.run(run)
+        r = ctx.run(run)
         metrics = r.read_metrics()
         evals = [m for m in metrics if m.get("kind") == "eval"]
-        return {"run": run, "status": r.status().to_dict(), "records": len(metrics),
+        status = {k: v for k, v in r.status().to_dict().items() if k != "pid"}  # no process ids leave the server
+        return {"run": run, "status": status, "records": len(metrics),
                 "last_eval": evals[-1] if evals else None, "samples": r.read_samples()}
 
     def run_name(run):
         try:
-            return ctx.ws.run(run).summary().name if run else ""
+            return ctx.run(run).summary().name if run else ""
         except MakemoreError:
             return ""
 
@@ -221,7 +249,7 @@ def build(ctx: Context) -> SimpleNamespace:
         try:
             now = signature(ctx, run)
             if now != last:
-                return (*progress(ctx, run), summary_frame(ctx.ws.summaries()), now)
+                return (*progress(ctx, run), summary_frame(ctx.summaries()), now)
         except MakemoreError:  # a bad run name typed in: the run_id change event already said so
             pass
         except Exception:
@@ -245,26 +273,32 @@ def build(ctx: Context) -> SimpleNamespace:
     c.unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, c.unit, c.amount, **private)
     # one click, one run: the button is disabled until the request is answered
     c.start.click(lambda: gr.update(interactive=False), None, c.start, queue=False, **private).then(
-        in_page(start_in_page, keep=1), start_inputs, [c.run_id, c.start_message], **private).then(
-        lambda: gr.update(interactive=True), None, c.start, queue=False, **private)
-    c.stop.click(in_page(stop_training, keep=0), c.run_id, c.run_message, **private)
-    c.resume.click(in_page(resume_training, keep=0), [c.run_id, c.more_steps, c.more_seconds], c.run_message,
-                   **private)
-    c.rename.click(in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message], **private)
-    c.new_name.submit(in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message], **private)
+        ctx.owned(in_page(start_in_page, keep=1)), [*start_inputs, ctx.key], [c.run_id, c.start_message],
+        **private).then(lambda: gr.update(interactive=True), None, c.start, queue=False, **private)
+    ctx.on(c.stop.click, in_page(stop_training, keep=0), c.run_id, c.run_message, **private)
+    ctx.on(c.resume.click, in_page(resume_in_page, keep=1), [c.run_id, c.more_steps, c.more_seconds],
+           [c.run_id, c.run_message], **private)
+    ctx.on(c.publish.click, in_page(lambda run: publish_run(run, True), keep=0), c.run_id, c.run_message, **private)
+    ctx.on(c.unpublish.click, in_page(lambda run: publish_run(run, False), keep=0), c.run_id, c.run_message,
+           **private)
+    ctx.on(c.rename.click, in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message],
+           **private)
+    ctx.on(c.new_name.submit, in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message],
+           **private)
     shown = [c.status, c.bar, c.chart, c.samples]
-    c.run_id.change(run_progress, c.run_id, shown, api_name="run_progress", show_progress="hidden")
-    c.run_id.change(run_name, c.run_id, c.new_name, **private)
+    ctx.on(c.run_id.change, friendly(run_progress), c.run_id, shown, api_name="run_progress", show_progress="hidden")
+    ctx.on(c.run_id.change, run_name, c.run_id, c.new_name, **private)
     c.run_id.input(lambda: note(""), None, c.run_message, **private)
-    c.refresh.click(lambda: summary_frame(ctx.ws.summaries()), None, c.runs, api_name="list_runs").then(
-        lambda run: run_refresh(ctx, run), c.run_id, c.run_id, **private)
-    timer.tick(tick, [c.run_id, seen], [*shown, c.runs, seen], **private)
+    ctx.on(c.refresh.click, lambda: summary_frame(ctx.summaries()), None, c.runs, api_name="list_runs").then(
+        ctx.owned(lambda run: run_refresh(ctx, run)), [c.run_id, ctx.key], c.run_id, **private)
+    ctx.on(timer.tick, tick, [c.run_id, seen], [*shown, c.runs, seen], **private)
     c.runs.select(pick_row, c.runs, c.run_id, api_visibility="private")
-    api_twin(start_training, start_inputs, [c.run_id, c.status], "start_training")
-    api_twin(stop_training, c.run_id, c.status, "stop_training")
-    api_twin(resume_training, [c.run_id, c.more_steps, c.more_seconds], c.status, "resume_training")
-    api_twin(rename_run, [c.run_id, c.new_name], c.run_message, "rename_run")
-    gr.api(friendly(run_status), api_name="run_status")
+    api_twin(ctx, start_training, start_inputs, [c.run_id, c.status], "start_training")
+    api_twin(ctx, stop_training, c.run_id, c.status, "stop_training")
+    api_twin(ctx, resume_training, [c.run_id, c.more_steps, c.more_seconds], c.status, "resume_training")
+    api_twin(ctx, rename_run, [c.run_id, c.new_name], c.run_message, "rename_run")
+    api_twin(ctx, publish_run, [c.run_id, c.published], c.run_message, "publish_run")
+    gr.api(friendly(ctx.owned(run_status)), api_name="run_status")
     return SimpleNamespace(
         dataset=c.dataset, run_id=c.run_id,
         load=[(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for]),
