@@ -1,0 +1,157 @@
+"""Sweeps on Ray Tune: a local Ray of 2 CPUs, a two-node cluster on this machine, and bad grids refused
+before Ray starts. Each trial must leave an ordinary run directory the command line can sample from."""
+import json
+import os
+import signal
+import sys
+
+import pytest
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+import ray  # noqa: E402
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from makemore.cli import main as cli_main  # noqa: E402
+from makemore.errors import ConfigError  # noqa: E402
+from makemore.limits import load_limits  # noqa: E402
+from makemore.store import Run  # noqa: E402
+from makemore.sweep import plan_sweep, read_manifests, run_sweep  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
+
+QUIET = dict(include_dashboard=False, object_store_memory=80 * 2**20)
+
+
+@pytest.fixture(scope="module")
+def names_2000(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "names2000.txt"
+    lines = (ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").splitlines()[:2000]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def local_ray():
+    ray.init(num_cpus=2, log_to_driver=False, **QUIET)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def two_nodes():
+    cluster = Cluster(initialize_head=True, head_node_args=dict(num_cpus=1, **QUIET))
+    cluster.add_node(num_cpus=1, object_store_memory=QUIET["object_store_memory"])
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def metrics_of(run_dir):
+    """The raw metrics log, read here independently of the code under test."""
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+def samples_from(run_dir, data_file, capsys) -> list[str]:
+    """What `python -m makemore -i FILE -o RUNDIR --sample-only` prints, run through the same entry point."""
+    capsys.readouterr()
+    code = cli_main(["-i", str(data_file), "-o", str(run_dir), "--sample-only", "--num-samples", "5",
+                     "--device", "cpu", "--seed", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return [line for line in out.splitlines() if line and not line.startswith("-") and "samples" not in line]
+
+
+def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_2000, tmp_path, local_ray, capsys):
+    root = tmp_path / "runs"
+    plan = plan_sweep(names_2000, root, ["bigram", "mlp"], ["learning_rate=1e-3,3e-3"], budget=4,
+                      scheduler="asha")
+    manifest = run_sweep(plan, progress=lambda line: None)
+
+    assert [p.name for p in root.glob("sweep-*.json")] == [plan.manifest_path.name]
+    on_disk = json.loads(plan.manifest_path.read_text())
+    assert on_disk["state"] == "finished" and on_disk["grid"] == {"learning_rate": [1e-3, 3e-3]}
+    assert sorted((t["arch"], t["params"]["learning_rate"]) for t in on_disk["trials"]) == [
+        ("bigram", 1e-3), ("bigram", 3e-3), ("mlp", 1e-3), ("mlp", 3e-3)]
+    best_by_run = {}
+    for trial in on_disk["trials"]:
+        run_dir = root / trial["run_id"]
+        config = Run(run_dir).read_config()
+        assert config["arch"] == trial["arch"] and config["train"]["learning_rate"] == trial["params"]["learning_rate"]
+        status = json.loads((run_dir / "status.json").read_text())
+        assert status["state"] in ("finished", "stopped"), status  # ASHA may stop the weak ones early
+        evals = [r for r in metrics_of(run_dir) if r["kind"] == "eval"]
+        assert evals and evals[-1]["elapsed"] <= 4 + 2
+        if status["state"] == "finished":
+            assert evals[-1]["elapsed"] >= 4
+        best_by_run[trial["run_id"]] = min(r["test_loss"] for r in evals)
+        assert trial["best_test_loss"] == pytest.approx(best_by_run[trial["run_id"]])
+        assert len(samples_from(run_dir, names_2000, capsys)) == 5
+    best_run = min(best_by_run, key=best_by_run.get)
+    assert on_disk["best"]["run_id"] == best_run == manifest["best"]["run_id"]
+    assert set(on_disk["best_per_arch"]) == {"bigram", "mlp"}
+    assert [m["sweep_id"] for m in read_manifests(root)] == [plan.sweep_id]
+
+
+def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, tmp_path, two_nodes, capsys):
+    root, storage = tmp_path / "runs", tmp_path / "storage"
+    plan = plan_sweep(names_2000, root, ["mlp"], ["learning_rate=1e-3,3e-3", "eval_interval=100"], budget=6,
+                      scheduler="none", max_failures=2, storage_path=storage)
+    victim = plan.trials[0]["run_id"]
+    killed = []
+
+    def kill_once(result):
+        # SIGKILL the victim's worker process once it has trained for a while, as a node's failure would
+        if result.get("run_id") == victim and result["elapsed"] >= 2 and not killed:
+            killed.append((result["pid"], result["step"]))
+            os.kill(result["pid"], signal.SIGKILL)
+
+    manifest = run_sweep(plan, progress=lambda line: None, on_result=kill_once)
+
+    assert killed, "the victim trial never reported 2 s of training"
+    trials = {t["run_id"]: t for t in manifest["trials"]}
+    assert len({node for t in trials.values() for node in t["nodes"]}) == 2  # one trial on each 1-CPU node
+    assert all(t["status"] == "finished" for t in trials.values()), trials
+    assert len(trials[victim]["pids"]) == 2 and killed[0][0] in trials[victim]["pids"]
+    assert trials[victim]["resumes"] == 1
+    records = metrics_of(root / victim)  # copied from the storage path into the output root
+    resumes = [r for r in records if r["kind"] == "resume"]
+    assert len(resumes) == 1 and 0 < resumes[0]["step"] <= killed[0][1]
+    evals = Run(root / victim).read_metrics()
+    steps = [r["step"] for r in evals if r["kind"] == "eval"]
+    assert steps == sorted(steps) and steps[0] == 0  # nothing before the kill is lost, nothing counted twice
+    assert steps[-1] > resumes[0]["step"] and [r for r in evals if r["kind"] == "eval"][-1]["elapsed"] >= 6
+    assert len(samples_from(root / victim, names_2000, capsys)) == 5
+
+
+@pytest.mark.parametrize("grid, message", [
+    (["lr=1e-3,3e-3"], "Unknown hyperparameter 'lr'"),
+    (["n_embd2=64"], "Unknown hyperparameter 'n_embd2'"),  # the transformer has no n_embd2
+    (["learning_rate="], "empty value"),
+    (["learning_rate=1e-3,,3e-3"], "empty value"),
+    (["n_layer=1.5"], "not a valid int"),
+    (["learning_rate=20"], "learning rate must be"),
+    (["n_embd=64,4096"], "over the limit"),
+    (["time_budget=5"], "cannot be swept"),
+    (["learning_rate=1e-3", "learning_rate=3e-3"], "appears twice"),
+])
+def test_bad_grids_are_refused_before_ray_starts(names_2000, tmp_path, grid, message):
+    root = tmp_path / "runs"
+    with pytest.raises(ConfigError, match=message):
+        plan_sweep(names_2000, root, ["transformer"], grid, budget=5, limits=load_limits({}))
+    assert not ray.is_initialized() and not root.exists()
+
+
+def test_sweep_command_refuses_a_bad_grid_in_one_line_and_says_what_to_install_without_ray(
+        names_2000, tmp_path, capsys, monkeypatch):
+    root = tmp_path / "runs"
+    args = ["sweep", "-i", str(names_2000), "-o", str(root), "--archs", "gru", "--budget", "5"]
+    assert cli_main(args + ["--grid", "n_head=2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Unknown hyperparameter 'n_head' for gru" in err
+    assert not ray.is_initialized() and not root.exists()
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if requirements-scale.txt were not installed
+    assert cli_main(args + ["--grid", "learning_rate=1e-3"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install -r requirements-scale.txt" in err
