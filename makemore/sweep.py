@@ -172,6 +172,8 @@ def plan_sweep(input_file, root, archs: list[str], grid_items: list[str], budget
         check_name(trial["run_id"], "run id")
         if Run(root / trial["run_id"]).path.exists():
             raise ConfigError(f"{root / trial['run_id']} already exists: choose another sweep id or output root.")
+    if storage_path and "://" not in str(storage_path):
+        storage_path = Path(storage_path).resolve()  # Ray takes an absolute path or a URI
     info = {"name": dataset.name, "sha256": dataset.sha256, "lines": len(dataset.lines), "split_seed": seed}
     return SweepPlan(sweep_id, root, Path(input_file).resolve(), info, list(archs), grid, float(budget), trials,
                      scheduler, float(cpus_per_trial), float(gpus_per_trial), int(max_failures),
