@@ -198,6 +198,7 @@ def trial_trainable():
             self.run = Run(Path(self.spec["root"] or Path.cwd()) / self.spec["run_id"])
             self.node_id = ray.get_runtime_context().get_node_id()
             self.records, self.stop_event, self.thread, self.last = queue.Queue(), threading.Event(), None, {}
+            self.error = None
 
         def step(self):
             if self.thread is None:
@@ -206,6 +207,8 @@ def trial_trainable():
             items = [self.records.get()]  # wait for the next evaluation; then take any that queued up
             while not self.records.empty():
                 items.append(self.records.get())
+            if self.error is not None:
+                raise self.error  # not a training failure the run recorded: let Tune retry the trial
             done = any(item is None for item in items)
             evals = [item for item in items if item is not None]
             if evals:
@@ -226,6 +229,8 @@ def trial_trainable():
                                  report=lambda r: self.records.put(r) if r["kind"] == "eval" else None)
             except MakemoreError:
                 pass  # recorded in the run's status ('failed', with the reason); a retry would fail the same way
+            except Exception as e:
+                self.error = e
             finally:
                 self.records.put(None)
 
@@ -381,8 +386,8 @@ def settle_trial(plan: SweepPlan, trial: dict, result) -> dict:
     line = {"run_id": trial["run_id"], "arch": trial["arch"], "params": trial["params"], **placement(result)}
     if not run.exists():
         return {**line, "status": "missing", "error": error or (
-            f"No run directory at {run.path}: the trial ran on a node that does not share this disk; "
-            "give the sweep a --storage-path every node reaches.")}
+            f"No run directory at {run.path}: the trial did not start, or it ran on a node that does not share "
+            "this disk (then give the sweep a --storage-path every node reaches).")}
     settle_status(run, error)
     return {**line, **summarize_run(run)}
 
