@@ -3,8 +3,10 @@ before Ray starts. Each trial must leave an ordinary run directory the command l
 import json
 import os
 import re
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,8 +44,7 @@ def two_nodes():
     cluster = Cluster(initialize_head=True, head_node_args=dict(num_cpus=1, **QUIET))
     cluster.add_node(num_cpus=1, object_store_memory=QUIET["object_store_memory"])
     cluster.wait_for_nodes()
-    ray.init(address=cluster.address, log_to_driver=False)
-    yield cluster
+    yield cluster  # run_sweep joins it by its address, as --address does, and leaves it when done
     ray.shutdown()
     cluster.shutdown()
 
@@ -83,7 +84,7 @@ def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_200
         status = json.loads((run_dir / "status.json").read_text())
         assert status["state"] in ("finished", "stopped"), status  # ASHA may stop the weak ones early
         evals = [r for r in metrics_of(run_dir) if r["kind"] == "eval"]
-        assert evals and status["elapsed"] <= 4 + 2
+        assert evals and status["elapsed"] <= 4 + 3
         if status["state"] == "finished":
             assert status["elapsed"] >= 4
         best_by_run[trial["run_id"]] = min(r["test_loss"] for r in evals)
@@ -97,20 +98,32 @@ def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_200
 
 def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, tmp_path, two_nodes, capsys):
     root, storage = tmp_path / "runs", tmp_path / "storage"
-    plan = plan_sweep(names_2000, root, ["mlp"], ["learning_rate=1e-3,3e-3", "eval_interval=100"], budget=6,
+    plan = plan_sweep(names_2000, root, ["mlp"], ["learning_rate=1e-3,3e-3", "eval_interval=100"], budget=8,
                       scheduler="none", max_failures=2, storage_path=storage)
     victim = plan.trials[0]["run_id"]
-    killed = []
+    killed, removed, uploaded = [], [], [0]
+    ray_tmp = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray"
 
     def kill_once(result):
-        # SIGKILL the victim's worker process once it has trained for a while, as a node's failure would
-        if result.get("run_id") == victim and result["elapsed"] >= 2 and not killed:
+        # SIGKILL the victim's worker process mid-trial, as a node's failure would, once an upload past step 0
+        # is done (Tune saves a result's checkpoint before the next result); then remove the run from the
+        # trial's working directory on this "node": the retry must start from the copy in the storage path,
+        # as on a node that never saw the run
+        if result.get("run_id") != victim or killed:
+            return
+        if uploaded[0] < 100 or result["elapsed"] > 6:
+            uploaded[0] = max(uploaded[0], result["step"])
+        else:
             killed.append((result["pid"], result["step"]))
             os.kill(result["pid"], signal.SIGKILL)
+            for local in ray_tmp.glob(f"session_*/artifacts/*/sweep-{plan.sweep_id}/working_dirs/{victim}/{victim}"):
+                shutil.rmtree(local)
+                removed.append(local)
 
-    manifest = run_sweep(plan, progress=lambda line: None, on_result=kill_once)
+    manifest = run_sweep(plan, address=two_nodes.address, progress=lambda line: None, on_result=kill_once)
 
-    assert killed, "the victim trial never reported 2 s of training"
+    assert not ray.is_initialized()
+    assert killed and len(removed) == 1, "the victim trial was never killed mid-trial"
     trials = {t["run_id"]: t for t in manifest["trials"]}
     assert len({node for t in trials.values() for node in t["nodes"]}) == 2  # one trial on each 1-CPU node
     assert all(t["status"] == "finished" for t in trials.values()), trials
@@ -118,12 +131,12 @@ def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, t
     assert trials[victim]["resumes"] == 1
     records = metrics_of(root / victim)  # copied from the storage path into the output root
     resumes = [r for r in records if r["kind"] == "resume"]
-    assert len(resumes) == 1 and 0 < resumes[0]["step"] <= killed[0][1]
+    assert len(resumes) == 1 and 100 <= resumes[0]["step"] <= killed[0][1]
     steps = [r["step"] for r in Run(root / victim).read_metrics() if r["kind"] == "eval"]
     assert steps == sorted(steps) and steps[-1] > resumes[0]["step"]
     every_100 = [s for s in steps if s % 100 == 0]  # nothing before the kill is lost, nothing after it skipped
     assert sorted(set(every_100)) == list(range(0, every_100[-1] + 1, 100))
-    assert json.loads((root / victim / "status.json").read_text())["elapsed"] >= 6
+    assert json.loads((root / victim / "status.json").read_text())["elapsed"] >= 8
     assert sample_count(root / victim, names_2000, capsys) == 5
 
 
