@@ -39,8 +39,9 @@ def one_sweep(archs, budget, cpus, concurrent) -> dict:
     rows = {}
     for trial in manifest["trials"]:
         times = events.get(trial["run_id"], {})
-        rows[trial["arch"]] = {"status": trial["status"], "steps": trial["steps"], "best_test_loss": trial["best_test_loss"],
-                               "wall_s": times["ended"] - times["started"] if {"started", "ended"} <= set(times) else None}
+        wall = times["ended"] - times["started"] if {"started", "ended"} <= set(times) else None
+        rows[trial["arch"]] = {"status": trial["status"], "steps": trial["steps"],
+                               "best_test_loss": trial["best_test_loss"], "wall_s": wall}
     return {"concurrent": concurrent, "wall_s": wall, "archs": rows}
 
 
@@ -64,7 +65,8 @@ def main():
     runs = [one_sweep(args.archs, args.budget, args.cpus, concurrent) for concurrent in (args.cpus, 1)]
     together, alone = runs
     per_trial = alone["wall_s"] / len(args.archs)
-    rows = [{"arch": arch, **{f"{key}_{tag}": run["archs"][arch][key] for run, tag in ((together, "par"), (alone, "seq"))
+    rows = [{"arch": arch, **{f"{key}_{tag}": run["archs"][arch][key]
+                              for run, tag in ((together, "par"), (alone, "seq"))
                               for key in ("steps", "best_test_loss", "wall_s")}} for arch in args.archs]
     estimate = cluster_estimate(per_trial, len(args.archs) * args.learning_rates)
     payload = {"budget": args.budget, "cpus": args.cpus, "machine": machine(), "rows": rows,

@@ -119,13 +119,14 @@ def make_trials(archs: list[str], grid: dict, sweep_id: str) -> list[dict]:
     return trials
 
 
-def configure_trial(trial: dict, dataset, budget: float, max_steps, limits) -> dict:
+def configure_trial(trial: dict, dataset, budget: float, max_steps, seed: int, limits) -> dict:
     """Fill in the trial's model overrides and full training config; ConfigError names the grid point."""
     arch, params = trial["arch"], trial["params"]
     model = {k: v for k, v in params.items() if k in MODEL_OPTIONS}
     train = {k: v for k, v in params.items() if k in TRAIN_OPTIONS}
     train.update(time_budget=float(budget))
     train.setdefault("max_steps", max_steps or -1)  # the budget ends a trial, not an architecture's step default
+    train.setdefault("seed", seed)
     try:
         train_config = make_train_config(arch, limits, **train)
         make_config(arch, dataset.vocab.size, dataset.block_size, limits.max_params, **model)
@@ -167,7 +168,7 @@ def plan_sweep(input_file, root, archs: list[str], grid_items: list[str], budget
     root = Path(root).resolve()
     sweep_id = check_name(sweep_id or new_sweep_id(root), "sweep id")
     grid = parse_grid(grid_items, archs)
-    trials = [configure_trial(t, dataset, budget, max_steps, limits) for t in make_trials(archs, grid, sweep_id)]
+    trials = [configure_trial(t, dataset, budget, max_steps, seed, limits) for t in make_trials(archs, grid, sweep_id)]
     for trial in trials:
         check_name(trial["run_id"], "run id")
         if Run(root / trial["run_id"]).path.exists():
