@@ -81,6 +81,10 @@ def print_samples(run: Run, args, device, dataset=None):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "sweep":
+        from .sweep_cli import sweep_main
+        return sweep_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return run_cli(args)
