@@ -18,6 +18,7 @@ import torch
 
 from .data import BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, MakemoreError
+from .health import HealthProbe
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
@@ -236,6 +237,7 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
     model.train()
 
     step_model = compile_model(model) if c.compile else model
+    probe = HealthProbe(model)
 
     uniform_loss = math.log(dataset.vocab.size)
 
@@ -289,8 +291,11 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         for group in optimizer.param_groups:
             group["lr"] = lr
         xb, yb = batcher(c.batch_size)
+        watched = step % c.eval_interval == 0  # training health, once per evaluation (hooks: run uncompiled)
+        if watched:
+            probe.arm()
         try:
-            loss = train_step(step_model, optimizer, xb, yb)
+            loss = train_step(model if watched else step_model, optimizer, xb, yb)
         except Exception as e:
             if step_model is model:
                 raise
@@ -302,6 +307,8 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
             if report:
                 report(note)
             loss = train_step(model, optimizer, xb, yb)
+        if watched:
+            run.append_metrics(probe.collect(step))
         step += 1
         tokens = tokens + (yb != -1).sum()  # a tensor: no device sync until the next log line
         if step % c.log_interval == 0:

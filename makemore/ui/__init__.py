@@ -3,7 +3,7 @@ import gradio as gr
 
 from ..jobs import JobManager
 from ..workspace import Workspace
-from . import compare_tab, data_tab, sample_tab, train_tab
+from . import compare_tab, data_tab, lookinside_tab, sample_tab, train_tab
 from .common import Context, dataset_update, run_update, runs_update
 
 INTRO = """# makemore playground
@@ -34,6 +34,8 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
                 sample_run = sample_tab.build(ctx)
             with gr.Tab("Compare", id="compare") as compare:
                 compare_runs, compare_set = compare_tab.build(ctx)
+            with gr.Tab("Look inside", id="inside") as inside:
+                inside_run = lookinside_tab.build(ctx, inside)
 
         # lists change in other tabs (an upload, a new run): refresh them when a tab is opened
         def datasets(current):
@@ -46,6 +48,7 @@ def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = Non
         data.select(datasets, data_set, data_set, **private)
         train.select(lambda d, r: (datasets(d), runs(r)), [train_set, train_run], [train_set, train_run], **private)
         sample.select(lambda r: runs(r, True), sample_run, sample_run, **private)
+        inside.select(lambda r: runs(r, True), inside_run, inside_run, **private)
         compare.select(lambda r, d: (runs_update(ws, r), datasets(d)), [compare_runs, compare_set],
                        [compare_runs, compare_set], **private)
         demo.load(show_data, data_set, data_outputs, **private)

@@ -36,6 +36,10 @@ class Context:
             self._models[key] = run.load_model("cpu")
         return self._models[key]
 
+    def run_ids(self, with_weights=True) -> list[str]:
+        """Run ids for a dropdown, newest first; with_weights: only runs that have saved weights."""
+        return run_choices(self.ws, with_weights)
+
     def mark(self, samples, config: dict):
         """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
         dataset = self.dataset_of(config)
