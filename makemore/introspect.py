@@ -14,6 +14,7 @@ reads one) and returns plain numbers (a dataclass of lists), which the UI only d
 Internals are read with forward hooks and the modules' own weights; the models are not changed.
 """
 import math
+import threading
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -74,12 +75,25 @@ def evaluating(model):
 
 
 @contextmanager
-def hooked(hooks):
-    """Remove the given hook handles on leaving, whatever happens."""
+def capturing_inputs(modules):
+    """Lists that collect the first input of each module, for the forward passes this thread runs inside the block.
+
+    The web app shares a loaded model between requests: a pass another thread makes meanwhile is not captured.
+    """
+    owner = threading.get_ident()
+    captured = [[] for _ in modules]
+
+    def hook_into(store):
+        def hook(module, args):
+            if threading.get_ident() == owner:
+                store.append(args[0])
+        return hook
+
+    handles = [module.register_forward_pre_hook(hook_into(store)) for module, store in zip(modules, captured)]
     try:
-        yield
+        yield captured
     finally:
-        for handle in hooks:
+        for handle in handles:
             handle.remove()
 
 
@@ -281,11 +295,9 @@ def attention_map(model, vocab: Vocab, line: str) -> AttentionMap:
     if blocks is None or not all(hasattr(b, "attn") for b in blocks):
         raise ConfigError(f"Only the transformer has attention; this model is a {type(model).__name__}.")
     tokens = encode_line(model, vocab, line)
-    inputs = []
-    handles = [b.attn.register_forward_pre_hook(lambda module, args: inputs.append(args[0])) for b in blocks]
-    with hooked(handles), evaluating(model):
+    with capturing_inputs([b.attn for b in blocks]) as inputs, evaluating(model):
         model(torch.tensor([[BOUNDARY] + tokens], device=device_of(model)))
-        weights = [attention_weights(block.attn, x) for block, x in zip(blocks, inputs)]
+        weights = [attention_weights(block.attn, x[0]) for block, x in zip(blocks, inputs)]
     labels = token_labels(vocab)
     return AttentionMap(line.strip(), [labels[t] for t in [BOUNDARY] + tokens],
                         [w[0].float().cpu().tolist() for w in weights])
@@ -327,8 +339,7 @@ def hidden_activations(model, vocab: Vocab, line: str, top_units: int = 16, rank
     if rank_by not in ("activity", "change"):
         raise ConfigError(f"rank units by 'activity' or 'change', not {rank_by!r}.")
     tokens = encode_line(model, vocab, line)
-    captured = []
-    with hooked([head.register_forward_pre_hook(lambda module, args: captured.append(args[0]))]), evaluating(model):
+    with capturing_inputs([head]) as (captured,), evaluating(model):
         model(torch.tensor([[BOUNDARY] + tokens], device=device_of(model)))
     hidden = captured[0][0].float().cpu()  # (positions, units)
     score = hidden.abs().mean(0) if rank_by == "activity" else hidden.std(0, correction=0)

@@ -1,6 +1,7 @@
 """The Look inside views' numbers (makemore.introspect) and the training-health probe (makemore.health),
 on every architecture they apply to, on tiny random models, short real runs and the shipped checkpoints."""
 import math
+import threading
 from collections import Counter
 
 import pytest
@@ -178,6 +179,18 @@ def test_attention_rows_are_causal_distributions_that_reproduce_the_model():
         v = attn.qkv(x)[..., 2 * c:].view(1, t, 4, c // 4).transpose(1, 2)
         y = (w[None] @ v).transpose(1, 2).reshape(1, t, c)
         assert torch.allclose(attn.proj(y), out, atol=1e-5)
+
+
+def test_views_capture_only_their_own_forward_pass_of_a_shared_model():
+    """The app shares one loaded model between requests: another thread's pass must not leak into a view."""
+    model = tiny_model("transformer")
+    other = threading.Thread(target=lambda: introspect.next_char_choices(model, VOCAB, "ab"))
+    with introspect.capturing_inputs([model.head]) as (captured,), torch.no_grad():
+        other.start()
+        other.join()
+        model(torch.tensor([[0, 1, 2]]))
+    assert len(captured) == 1 and captured[0].shape == (1, 3, 16)
+    assert not model.head._forward_pre_hooks
 
 
 @pytest.mark.parametrize("arch", [a for a in ARCHS if a != "transformer"])

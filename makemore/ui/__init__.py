@@ -17,7 +17,9 @@ THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 CSS = """
 .gradio-container { max-width: 1400px !important; margin: auto; }
 #train-status p, #data-summary p { margin: 0.2em 0; }
-"""
+/* a phone: the tab bar may not stretch the page; gradio then moves the tabs that do not fit into its "..." menu */
+.tab-container:not(.visually-hidden) { flex-wrap: wrap; }
+""" + lookinside_tab.CSS
 
 
 def build_demo(workspace: Workspace | None = None, jobs: JobManager | None = None) -> gr.Blocks:

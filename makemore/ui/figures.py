@@ -20,13 +20,18 @@ def layout(fig: go.Figure, title: str, height: int, x_title: str | None = None, 
            legend: bool = False) -> go.Figure:
     fig.update_layout(template="plotly_white", height=height, font=FONT, autosize=True,
                       title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
-                      margin=dict(l=56, r=16, t=56, b=56), showlegend=legend,
+                      margin=dict(l=56, r=16, t=70, b=56), showlegend=legend,
                       legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, font=dict(size=11)))
     if x_title is not None:
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
     return fig
+
+
+def subtitled(title: str, detail: str = "") -> str:
+    """A short title (it must fit a phone) and a smaller second line."""
+    return f"{title}<br><sup>{detail}</sup>" if detail else title
 
 
 def ticks(labels: list[str], every: int = 1) -> dict:
@@ -51,14 +56,17 @@ def probs_figure(r: NextCharProbs) -> go.Figure:
                     marker=dict(symbol="square-open", size=15, color="#111", line=dict(width=2.5)))
     rows = len(shown)
     fig.update_yaxes(row=1, col=1, showticklabels=False, fixedrange=True)
-    fig.update_yaxes(row=2, col=1, autorange="reversed", title_text="possible next character",
+    fig.update_yaxes(row=2, col=1, range=[rows - 0.5, -0.5], title_text="possible next character",
                      **ticks([r.labels[t] for t in shown], 1 if rows <= 40 else 2))
     fig.update_xaxes(row=2, col=1, title_text="the line, one character at a time", **ticks(columns))
+    fig.update_xaxes(range=[-0.5, len(columns) - 0.5], showgrid=False)
+    fig.update_yaxes(showgrid=False)
     fig.update_layout(coloraxis=dict(colorscale="Blues", cmin=0, colorbar=dict(title="prob.", thickness=12, len=0.8,
                                                                                    y=0.45)),
                       coloraxis2=dict(colorscale="OrRd", cmin=0, cmax=max(6.0, max(r.surprisal)), showscale=False))
-    title = f"Next-character probabilities for “{r.line}” (total surprise {r.total_surprisal:.2f} nats)"
-    return layout(fig, title, 170 + 17 * rows)
+    title = subtitled(f"Next character along “{r.line}”",
+                      f"total surprise {r.total_surprisal:.2f} nats = minus the line's log-probability")
+    return layout(fig, title, 180 + 17 * rows)
 
 
 def choices_figure(r: NextCharChoices) -> go.Figure:
@@ -103,11 +111,11 @@ def bigram_figure(r: BigramCounts, dataset: str) -> go.Figure:
                                textfont=dict(size=8), customdata=pairs, showscale=False,
                                hovertemplate="%{customdata}: %{z:,}<extra></extra>"))
     every = 1 if n <= 45 else 2
-    fig.update_xaxes(side="top", **ticks(r.labels, every))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", **ticks(r.labels, every))
+    fig.update_xaxes(side="top", range=[-0.5, n - 0.5], showgrid=False, **ticks(r.labels, every))
+    fig.update_yaxes(range=[n - 0.5, -0.5], showgrid=False, **ticks(r.labels, every))
     part = "" if r.shown_share >= 1 else f", the {n - 1} most frequent of {r.vocab_chars} characters"
-    title = f"Bigram counts of “{dataset}” ({r.total:,} pairs{part})"
-    fig = layout(fig, title, 120 + 24 * n if n <= 30 else 760, "next character", "character")
+    title = subtitled(f"Bigram counts of “{dataset}”", f"{r.total:,} pairs{part}")
+    fig = layout(fig, title, 150 + 28 * n if n <= 30 else 820, "next character", "character")
     fig.update_layout(margin=dict(t=90))
     return fig
 
@@ -124,14 +132,14 @@ def attention_figure(r: AttentionMap, max_layers: int = 8, max_heads: int = 8) -
             fig.add_heatmap(z=z, x=list(range(t)), y=list(range(t)), coloraxis="coloraxis", row=i + 1, col=h + 1,
                             hovertemplate="attention %{z:.2f}<extra></extra>")
     every = 1 if t <= 12 else 2
-    fig.update_xaxes(tickfont=dict(size=9), **ticks(r.labels, every))
-    fig.update_yaxes(tickfont=dict(size=9), autorange="reversed", **ticks(r.labels, every))
+    fig.update_xaxes(tickfont=dict(size=9), range=[-0.5, t - 0.5], showgrid=False, **ticks(r.labels, every))
+    fig.update_yaxes(tickfont=dict(size=9), range=[t - 0.5, -0.5], showgrid=False, **ticks(r.labels, every))
     fig.update_annotations(font=dict(size=11))
     fig.update_layout(coloraxis=dict(colorscale="Viridis", cmin=0, cmax=1,
                                      colorbar=dict(title="weight", thickness=10, len=0.5)))
     more = "" if (layers, heads) == (len(r.weights), len(r.weights[0])) else \
         f" (first {layers} of {len(r.weights)} layers, {heads} of {len(r.weights[0])} heads)"
-    fig = layout(fig, f"Attention over “{r.line}”{more}", 90 + 170 * layers)
+    fig = layout(fig, subtitled(f"Attention over “{r.line}”", more.strip(" ()")), 90 + 170 * layers)
     fig.update_layout(margin=dict(l=36, r=10, t=80, b=30))
     return fig
 
@@ -142,11 +150,11 @@ def hidden_figure(r: HiddenActivations) -> go.Figure:
                                colorbar=dict(title="value", thickness=12),
                                hovertemplate="unit %{customdata}: %{z:.2f}<extra></extra>",
                                customdata=[[u] * len(r.labels) for u in r.units]))
-    fig.update_xaxes(**ticks(r.labels))
-    fig.update_yaxes(autorange="reversed", **ticks([f"unit {u}" for u in r.units]))
+    fig.update_xaxes(range=[-0.5, len(r.labels) - 0.5], showgrid=False, **ticks(r.labels))
+    fig.update_yaxes(range=[len(r.units) - 0.5, -0.5], showgrid=False, **ticks([f"unit {u}" for u in r.units]))
     order = "most active" if r.rank_by == "activity" else "most changing"
-    title = f"The {len(r.units)} {order} of {r.total_units} hidden units along “{r.line}”"
-    return layout(fig, title, 140 + 22 * len(r.units), "character just read", None)
+    title = subtitled(f"Hidden units along “{r.line}”", f"the {len(r.units)} {order} of {r.total_units}: {r.layer}")
+    return layout(fig, title, 150 + 22 * len(r.units), "character just read", None)
 
 
 def pretty_layer(name: str) -> str:
@@ -157,8 +165,8 @@ def pretty_layer(name: str) -> str:
 def health_figures(h) -> tuple[go.Figure, go.Figure]:
     """(activations and their gradients over steps, update-to-data ratios over steps)."""
     if not h.steps:
-        message = ("No training-health records in this run yet. They are written at each evaluation\n"
-                   "by runs trained with this version (not the shipped runs): train one to see them.")
+        message = ("No training-health records in this run yet.<br>They are written at each evaluation by runs<br>"
+                   "trained with this version (not the shipped runs):<br>train one to see them here.")
         return empty_figure(message, 300), empty_figure("No update-to-data ratios yet", 300)
     acts = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
                          subplot_titles=["activation spread (std)", "saturated (% in the flat region)",
@@ -171,6 +179,7 @@ def health_figures(h) -> tuple[go.Figure, go.Figure]:
                          showlegend=False, **style)
         acts.add_scatter(x=h.steps, y=s["grad_std"], row=3, col=1, showlegend=False, **style)
     acts.update_xaxes(title_text="training step", row=3, col=1)
+    acts.update_yaxes(exponentformat="e")  # 2e-5, not the SI prefix 20µ
     acts.update_annotations(font=dict(size=12))
     acts = layout(acts, "Hidden layers during training", 620, legend=bool(h.layers))
     if not h.layers:
@@ -182,7 +191,7 @@ def health_figures(h) -> tuple[go.Figure, go.Figure]:
                             line=dict(color=palette(n), width=1.8))
     updates.add_hline(y=-3, line=dict(color="#111", dash="dash"), annotation_text="-3: the lecture's rule of thumb",
                       annotation_position="top left")
-    updates = layout(updates, "Update size relative to the weights (log10)", 460, "training step",
+    updates = layout(updates, subtitled("Update size / weight size", "log10, per weight matrix"), 460, "training step",
                      "log10(update std / weight std)", legend=True)
     return acts, updates
 

@@ -3,22 +3,30 @@
 The numbers come from makemore.introspect (models through ctx.model); this module only draws them
 (figures.py) and wires the views to named API endpoints, each returning the plot and the numbers.
 """
+import textwrap
+
 import gradio as gr
 
 from .. import introspect
-from ..errors import ConfigError, MakemoreError
+from ..errors import MakemoreError
 from . import figures
 from .common import Context, empty_figure, friendly
 
 INTRO = ("Pick a trained run and type a line (a name, for a names model): each view below shows one thing the "
          "model has learned, as the makemore lectures draw it. `.` marks the start and end of a line.")
 DEFAULT_LINE = "emma"
+# the two plots that need more room than a phone's width scroll sideways inside their box instead of shrinking
+CSS = """
+#inside-bigram, #inside-attention { overflow-x: auto !important; contain: inline-size; }
+#inside-bigram .js-plotly-plot { min-width: 760px; }
+#inside-attention .js-plotly-plot { min-width: 600px; }
+"""
 CAPTIONS = {
     "probs": "Each column is one step along the line: the model has read the characters before it and bets on the "
              "next (darker = likelier); the ringed square is the one that came, and the red row shows how "
              "surprised it was (the surprises add up to the line's score).",
     "writer": "Click a character to append it: you are the sampler. Likely paths spell common lines; "
-              "<end> finishes the line.",
+              "`<end>` finishes the line.",
     "embedding": "Characters the model treats alike sit close together: look for the vowels (red) gathering in "
                  "their own corner, as in the lecture.",
     "attention": "Rows: the position the model is at; columns: the earlier characters it looks at (nothing above "
@@ -44,13 +52,19 @@ def rounded(value, digits=5):
 
 
 def not_applicable(reason: str, height=300):
-    return empty_figure(reason, height), {"applicable": False, "reason": reason}
+    return empty_figure("<br>".join(textwrap.wrap(reason, 44)), height), {"applicable": False, "reason": reason}
+
+
+def require(value, what="a run"):
+    """No choice yet (the page opening before any run exists) is not worth an error box: a message only
+    API clients see."""
+    if not value:
+        raise gr.Error(f"Pick {what} first.", visible=False, print_exception=False)
 
 
 def loaded(ctx: Context, run_id):
-    """(model, vocab, config) of a run, with a clear message when none is chosen."""
-    if not run_id:
-        raise ConfigError("Pick a run first (train one in the Train tab, or use a shipped one).")
+    """(model, vocab, config) of a run."""
+    require(run_id)
     model, config = ctx.model(run_id)
     return model, ctx.ws.run(run_id).vocab(config), config
 
@@ -94,15 +108,13 @@ def hidden_view(ctx, run_id, line, top_units=16, rank_by="activity"):
 
 
 def health_view(ctx, run_id):
-    if not run_id:
-        raise ConfigError("Pick a run first.")
+    require(run_id)
     result = introspect.training_health(ctx.ws.run(run_id))
     return (*figures.health_figures(result), rounded(result.to_dict()))
 
 
 def bigram_view(ctx, dataset):
-    if not dataset:
-        raise ConfigError("Pick a data set.")
+    require(dataset, "a data set")
     result = introspect.bigram_counts(ctx.ws.load_dataset(dataset))
     return figures.bigram_figure(result, dataset), result.to_dict()
 
@@ -130,12 +142,12 @@ def section(title: str, caption: str, elem_id: str, numbers_label="The numbers b
 def build(ctx: Context, tab=None):
     gr.Markdown(INTRO)
     first = (ctx.run_ids(with_weights=True) or [None])[0]
-    with gr.Row(equal_height=True):
+    with gr.Row():
         run_id = gr.Dropdown(ctx.run_ids(with_weights=True), value=first, label="Run", allow_custom_value=True,
                              elem_id="inside-run", scale=2, min_width=220)
         line = gr.Textbox(DEFAULT_LINE, label="Line to look at", max_lines=1, elem_id="inside-line", scale=2,
                           min_width=160)
-        show = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90)
+        show = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90, size="md")
     with gr.Row():
         with gr.Column(scale=3, min_width=320):
             probs_plot, probs_numbers = section("Next-character probabilities along the line", CAPTIONS["probs"],
@@ -179,7 +191,7 @@ def build_writer(ctx: Context, run_id):
     with gr.Row():
         undo = gr.Button("Undo last character", size="sm", min_width=120)
         restart = gr.Button("Start over", size="sm", min_width=100)
-        top_n = gr.Slider(2, 20, value=8, step=1, label="choices shown", min_width=140)
+    top_n = gr.Slider(2, 20, value=8, step=1, label="how many choices")
     plot = gr.Plot(show_label=False, elem_id="writer-plot")
     gr.Markdown(CAPTIONS["writer"], elem_classes="lookinside-caption")
     with gr.Accordion("The numbers behind this plot", open=False):
@@ -200,11 +212,10 @@ def build_writer(ctx: Context, run_id):
                 "Undo to go on, or start over.")
 
     refresh = dict(fn=friendly(lambda run, p, n: choices_view(ctx, run, p, n)), inputs=[run_id, prefix, top_n],
-                   outputs=[plot, numbers], show_progress="hidden")
+                   outputs=[plot, numbers], show_progress="hidden", trigger_mode="always_last")
     to_radio = dict(fn=writer_state, inputs=numbers, outputs=[choices, status], api_visibility="private",
-                    show_progress="hidden")
-    gr.on([prefix.change, top_n.release, run_id.change], **refresh, api_name="next_char_choices",
-          trigger_mode="always_last").success(**to_radio)
+                    show_progress="hidden", trigger_mode="always_last")
+    gr.on([prefix.change, top_n.release, run_id.change], **refresh, api_name="next_char_choices").success(**to_radio)
     choices.input(pick, [run_id, prefix, choices], [prefix, choices, status], api_visibility="private",
                   show_progress="hidden")
     undo.click(lambda p: (p or "")[:-1], prefix, prefix, api_visibility="private", show_progress="hidden") \
@@ -224,8 +235,9 @@ def wire(ctx, tab, run_id, line, show, dataset, writer, top_units, rank_by, out)
         return gr.update(value=name) if name in ctx.ws.list_datasets() else gr.skip()
 
     triggers = [show.click, line.submit, run_id.change] + ([tab.select] if tab is not None else [])
-    ready = gr.on(triggers, prepare, [run_id, line], dataset, api_visibility="private", show_progress="hidden")
-    quiet = dict(show_progress="minimal")
+    ready = gr.on(triggers, prepare, [run_id, line], dataset, api_visibility="private", show_progress="hidden",
+                  trigger_mode="always_last")
+    quiet = dict(show_progress="minimal", trigger_mode="always_last")  # a newer request runs after, never dropped
     ready.success(friendly(lambda r, t: probs_view(ctx, r, t)), [run_id, line], list(out["probs"]),
                   api_name="next_char_probs", **quiet)
     ready.success(friendly(lambda r: embedding_view(ctx, r)), run_id, list(out["embedding"]),
