@@ -262,12 +262,8 @@ class BigramCounts(View):
 
 def bigram_counts(dataset, top: int = 40) -> BigramCounts:
     """The count matrix of the first lecture; for a large vocabulary only the `top` most frequent characters."""
-    vocab, lines = dataset.vocab, dataset.lines
-    v = vocab.size
-    flat = torch.tensor(vocab.encode("".join(lines)), dtype=torch.long)
-    lengths = torch.tensor([len(line) for line in lines])
-    sequence = torch.zeros(len(flat) + len(lines) + 1, dtype=torch.long)  # ".emma.olivia." : one boundary between lines
-    sequence[torch.arange(len(flat)) + torch.repeat_interleave(torch.arange(1, len(lines) + 1), lengths)] = flat
+    vocab, v = dataset.vocab, dataset.vocab.size
+    sequence = tokens_with_boundaries(dataset.lines, vocab)
     counts = torch.bincount(sequence[:-1] * v + sequence[1:], minlength=v * v).view(v, v)
     if v - 1 <= top:
         shown = list(range(v))
@@ -279,6 +275,19 @@ def bigram_counts(dataset, top: int = 40) -> BigramCounts:
     total = int(counts.sum())
     labels = token_labels(vocab)
     return BigramCounts([labels[i] for i in shown], part.tolist(), total, int(part.sum()) / max(1, total), v - 1)
+
+
+def tokens_with_boundaries(lines: list[str], vocab: Vocab) -> torch.Tensor:
+    """All lines as one token sequence, one boundary between lines and at both ends: ".emma.olivia.".
+
+    Vectorised (a 200,000-line file in milliseconds): the text's code points are looked up in the sorted
+    code points of the vocabulary; the newline, which no line contains, stands for the boundary.
+    """
+    text = "\n" + "\n".join(lines) + "\n"
+    points = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
+    alphabet = torch.tensor([ord(c) for c in vocab.chars])  # sorted, as the vocabulary is
+    tokens = torch.searchsorted(alphabet, points) + 1
+    return torch.where(points == ord("\n"), BOUNDARY, tokens)
 
 
 # --- 5. attention maps ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 The numbers come from makemore.introspect (models through ctx.model); this module only draws them
 (figures.py) and wires the views to named API endpoints, each returning the plot and the numbers.
 """
+import re
 import textwrap
 
 import gradio as gr
@@ -10,7 +11,7 @@ import gradio as gr
 from .. import introspect
 from ..errors import MakemoreError
 from . import figures
-from .common import Context, empty_figure, friendly
+from .common import Context, friendly
 
 INTRO = ("Pick a trained run and type a line (a name, for a names model): each view below shows one thing the "
          "model has learned, as the makemore lectures draw it. `.` marks the start and end of a line.")
@@ -52,7 +53,7 @@ def rounded(value, digits=5):
 
 
 def not_applicable(reason: str, height=300):
-    return empty_figure("<br>".join(textwrap.wrap(reason, 44)), height), {"applicable": False, "reason": reason}
+    return figures.message_figure("<br>".join(textwrap.wrap(reason, 44)), height), {"applicable": False, "reason": reason}
 
 
 def require(value, what="a run"):
@@ -126,12 +127,18 @@ def writer_state(numbers: dict):
         choices = [c for c in choices if c[1] == ""] or [[introspect.END_LABEL, "", numbers.get("end_prob", 1.0)]]
     options = [(f"{label} {p:.0%}", text or introspect.END_LABEL) for label, text, p in choices]
     written = numbers.get("prefix", "")
-    status = f"Writing: **{written}**▌" if written else "Pick the first character."
+    status = f"Writing: **{markdown_text(written)}**▌" if written else "Pick the first character."
     return gr.update(choices=options, value=None), status
 
 
+def markdown_text(text: str) -> str:
+    """A model's line shown literally in Markdown (company names may hold * or _)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+
+
 def section(title: str, caption: str, elem_id: str, numbers_label="The numbers behind this plot"):
-    gr.Markdown(f"### {title}")
+    if title:
+        gr.Markdown(f"### {title}")
     plot = gr.Plot(show_label=False, elem_id=elem_id)
     gr.Markdown(caption, elem_classes="lookinside-caption")
     with gr.Accordion(numbers_label, open=False):
@@ -208,7 +215,7 @@ def build_writer(ctx: Context, run_id):
         model, vocab, _ = loaded(ctx, run)
         score = introspect.next_char_probs(model, vocab, written)
         return (gr.skip(), gr.update(choices=[], value=None),
-                f"Finished: **{written}** (log-probability {-score.total_surprisal:.2f} under this model). "
+                f"Finished: **{markdown_text(written)}** (log-probability {-score.total_surprisal:.2f} under this model). "
                 "Undo to go on, or start over.")
 
     refresh = dict(fn=friendly(lambda run, p, n: choices_view(ctx, run, p, n)), inputs=[run_id, prefix, top_n],
