@@ -19,6 +19,7 @@ import torch
 
 from .data import IGNORE, BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFailed
+from .health import HealthProbe
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
@@ -235,6 +236,7 @@ class Trainer:
         self.model = build_model(self.config["arch"], run.model_config(self.config)).to(device)
         self.optimizer = make_optimizer(self.model, c)
         self.step_model = compile_model(self.model) if c.compile else self.model
+        self.probe = HealthProbe(self.model)
         self.step, self.elapsed_before, self.best = 0, 0.0, run.status().best_test_loss
         self.restore()
         x_train, y_train = dataset.tensors("train")
@@ -296,8 +298,11 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr
         xb, yb = self.batcher(self.c.batch_size)
+        watched = self.step % self.c.eval_interval == 0  # training health once per evaluation (hooks: uncompiled)
+        if watched:
+            self.probe.arm()
         try:
-            loss = train_step(self.step_model, self.optimizer, xb, yb)
+            loss = train_step(self.model if watched else self.step_model, self.optimizer, xb, yb)
         except Exception as e:
             if self.step_model is self.model:
                 raise
@@ -306,6 +311,8 @@ class Trainer:
             self.log({"kind": "note", "step": self.step, "time": time.time(),
                       "text": f"torch.compile failed ({type(e).__name__}: {reason}); training without it"})
             loss = train_step(self.model, self.optimizer, xb, yb)
+        if watched:
+            self.log(self.probe.collect(self.step))
         self.step += 1
         return loss, yb
 

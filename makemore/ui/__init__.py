@@ -13,7 +13,7 @@ from ..errors import MakemoreError
 from ..jobs import JobManager
 from ..limits import Limits
 from ..owners import KEY, Owners
-from . import compare_tab, data_tab, sample_tab, train_tab
+from . import compare_tab, data_tab, lookinside_tab, sample_tab, train_tab
 from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
 
 INTRO = """# makemore playground
@@ -48,7 +48,7 @@ CSS = """
   .mm-run-row > * { min-width: 80px !important; }
   .mm-run-row > :first-child { flex-basis: 100% !important; }
 }
-"""
+""" + lookinside_tab.CSS
 
 
 def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> gr.Blocks:
@@ -72,6 +72,8 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                 sample_ui = sample_tab.build(ctx)
             with gr.Tab("Compare", id="compare") as compare:
                 compare_ui = compare_tab.build(ctx)
+            with gr.Tab("Look inside", id="inside") as inside:
+                inside_run = lookinside_tab.build(ctx, inside)
         followed = gr.State(None)  # the Train tab's run that the Sample tab last switched to
         applied = {tab: gr.State(None) for tab in ("train", "compare")}  # the Data pick each tab last took
         private = dict(api_visibility="private", show_progress="hidden")
@@ -108,6 +110,7 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
             return run_update(ctx, run_id), run_update(ctx, run_id, with_weights=True), runs_update(ctx, [run_id])
 
         ctx.on(data.select, datasets, data_ui.dataset, data_ui.dataset, **private)
+        ctx.on(inside.select, lambda r: run_refresh(ctx, r, with_weights=True), inside_run, inside_run, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
         ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
                [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
