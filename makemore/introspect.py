@@ -396,8 +396,8 @@ def training_health(run) -> TrainingHealth:
                                                       "update_to_data_log10": [None] * len(records)})
             for key in ("grad_to_data", "update_to_data_log10"):
                 entry[key][i] = param.get(key)
-    return TrainingHealth(run.read_status().get("state", "unknown"), steps, layers, params)
+    return TrainingHealth(run.status().state.value, steps, layers, params)
 
 
 def is_training(run) -> bool:
-    return run.read_status().get("state") in ("running", "queued")
+    return run.status().state.value in ("running", "queued")

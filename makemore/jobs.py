@@ -229,6 +229,7 @@ class JobManager:
         if run.path.parent != ws.runs or run.summary().shipped:
             with self.lock:
                 self.check_room(ws)
+                self.check_data(ws, run.read_config())  # before copying anything
                 run = self.owners.fork(ws, run)
         self.resume(run.id, max_steps, time_budget, ws)
         return run.id

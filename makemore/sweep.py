@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from .data import load_file
+from .data import SPLIT_SEED, load_file
 from .errors import ConfigError, MakemoreError
 from .limits import load_limits
 from .models import ARCHITECTURES, ModelConfig, get_architecture, make_config
@@ -164,7 +164,7 @@ def plan_sweep(input_file, root, archs: list[str], grid_items: list[str], budget
         raise ConfigError("CPUs per trial must be above 0 and GPUs per trial at least 0 (fractions allowed).")
     if max_failures < 0 or max_concurrent < 0:
         raise ConfigError("max failures and max concurrent trials must be 0 or more.")
-    dataset = load_file(input_file, seed, limits)
+    dataset = load_file(input_file, SPLIT_SEED, limits)  # the test split every run on this file uses
     root = Path(root).resolve()
     sweep_id = check_name(sweep_id or new_sweep_id(root), "sweep id")
     grid = parse_grid(grid_items, archs)
@@ -175,7 +175,7 @@ def plan_sweep(input_file, root, archs: list[str], grid_items: list[str], budget
             raise ConfigError(f"{root / trial['run_id']} already exists: choose another sweep id or output root.")
     if storage_path and "://" not in str(storage_path):
         storage_path = Path(storage_path).resolve()  # Ray takes an absolute path or a URI
-    info = {"name": dataset.name, "sha256": dataset.sha256, "lines": len(dataset.lines), "split_seed": seed}
+    info = {"name": dataset.name, "sha256": dataset.sha256, "lines": len(dataset.lines), "split_seed": SPLIT_SEED}
     return SweepPlan(sweep_id, root, Path(input_file).resolve(), info, list(archs), grid, float(budget), trials,
                      scheduler, float(cpus_per_trial), float(gpus_per_trial), int(max_failures),
                      int(max_concurrent), str(storage_path) if storage_path else None)
@@ -402,17 +402,17 @@ def fetch_run(result, run: Run):
 def settle_status(run: Run, error):
     """A trial's actor may end before its run records how it ended (Tune stopped it, or its last retry
     died): say so in the run's status."""
-    status = run.read_status()
-    if status.get("state") in ("finished", "stopped", "failed"):
+    if run.status().state.value in ("finished", "stopped", "failed"):
         return
     evals = eval_records(run)
     progress = dict(step=evals[-1]["step"], elapsed=evals[-1]["elapsed"],
                     best_test_loss=min(r["test_loss"] for r in evals)) if evals else {}
     if error:
-        run.write_status("failed", error=f"The sweep trial's worker failed and its retries ran out: {error}",
-                         **progress)
+        run.update_status(state="failed", error=f"The sweep trial's worker failed and its retries ran out: {error}",
+                          pid=None, **progress)
     else:
-        run.write_status("stopped", note="stopped early by the sweep's scheduler", **progress)
+        run.update_status(state="stopped", error="Stopped early by the sweep's scheduler (ASHA).", pid=None,
+                          **progress)
 
 
 def eval_records(run: Run) -> list[dict]:
@@ -422,8 +422,8 @@ def eval_records(run: Run) -> list[dict]:
 def summarize_run(run: Run) -> dict:
     evals = eval_records(run)
     best = min(evals, key=lambda r: r["test_loss"], default=None)
-    status = run.read_status()
-    return {"status": status.get("state"), "error": status.get("error"),
+    status = run.status()
+    return {"status": status.state.value, "error": status.error,
             "best_test_loss": best["test_loss"] if best else None, "best_step": best["step"] if best else None,
             "steps": evals[-1]["step"] if evals else 0, "elapsed": evals[-1]["elapsed"] if evals else 0.0,
             "resumes": sum(r.get("kind") == "resume" for r in run.read_metrics())}

@@ -68,7 +68,7 @@ def write_tiny_dataset(root: Path):
     (root / "datasets" / "tiny.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def start_app(root: Path, log_path: Path):
+def start_app(root: Path, log_path: Path, **extra_env):
     """The app in a child process (its own session) on a free port over `root`; (process, url)."""
     import subprocess
     import sys
@@ -77,7 +77,7 @@ def start_app(root: Path, log_path: Path):
 
     port = free_port()
     env = {**os.environ, "MAKEMORE_ROOT": str(root), "GRADIO_ANALYTICS_ENABLED": "False", "MAKEMORE_MAX_JOBS": "2",
-           "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1"}
+           "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1", **extra_env}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)

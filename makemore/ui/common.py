@@ -113,6 +113,17 @@ class Context:
         return candidates[0].id if candidates else None
 
 
+class Number(gr.Number):
+    """gr.Number that turns NaN and infinity away with a message that names the field (JSON clients can send
+    them; gr.Number would pass NaN on, or crash on infinity with no message)."""
+
+    def preprocess(self, payload):
+        if isinstance(payload, float) and not math.isfinite(payload):
+            raise gr.Error(f"{self.label or 'A number'} must be a finite number, not {payload}.",
+                           print_exception=False)
+        return super().preprocess(payload)
+
+
 def inputs_for(fn, components: dict) -> list:
     """The input components of an event, in the order of `fn`'s parameters, looked up by parameter name."""
     return [components[name] for name in inspect.signature(fn).parameters]

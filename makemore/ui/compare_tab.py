@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from .common import (Context, api_twin, curve_label, empty_figure, in_page, inputs_for, runs_update, style,
+from .common import (Number, Context, api_twin, curve_label, empty_figure, in_page, inputs_for, runs_update, style,
                      summary_frame)
 
 X_AXES = [("training time (s)", "seconds"), ("step", "step")]  # time compares architectures fairly
@@ -82,7 +82,7 @@ def build(ctx: Context) -> SimpleNamespace:
     with gr.Row():
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature", min_width=160)
         num_samples = gr.Slider(1, 50, value=10, step=1, label="samples per run", min_width=160)
-        seed = gr.Number(42, label="seed", precision=0, min_width=100)
+        seed = Number(42, label="seed", precision=0, min_width=100)
     samples = gr.Dataframe(SIDE_HINT, label="Samples side by side (same settings and seed)", interactive=False,
                            wrap=True, elem_id="compare-samples")
     with gr.Accordion("Train all architectures", open=True):
@@ -91,7 +91,7 @@ def build(ctx: Context) -> SimpleNamespace:
         with gr.Row():
             dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
                                   min_width=160, elem_id="compare-dataset")
-            budget = gr.Number(60, label="seconds per architecture", minimum=1,
+            budget = Number(60, label="seconds per architecture", minimum=1,
                                maximum=ctx.jobs.limits.max_time_budget, min_width=160)
             train_all_button = gr.Button("Train all architectures", min_width=160)
         train_message = gr.Markdown(label="message", elem_id="compare-train-message", elem_classes=["mm-message"])

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
-from .common import Context, api_twin, in_page, inputs_for
+from .common import Number, Context, api_twin, in_page, inputs_for
 
 HINT = pd.DataFrame({"sample": ["Press Sample to draw new lines from the chosen checkpoint."], "origin": [""],
                      "log-prob": [""]})
@@ -61,11 +61,11 @@ def build(ctx: Context) -> SimpleNamespace:
                                  allow_custom_value=True, value=(ctx.run_ids(with_weights=True) or [None])[0],
                                  elem_id="sample-run")
             temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature (1 = as trained)")
-            top_k = gr.Number(0, label="top-k (0 = off)", minimum=0, precision=0)
+            top_k = Number(0, label="top-k (0 = off)", minimum=0, precision=0)
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top-p (1 = off)")
             num_samples = gr.Slider(1, 500, value=20, step=1, label="number of samples")
             prefix = gr.Textbox("", label="prefix (every sample starts with it)", max_lines=1, elem_id="sample-prefix")
-            seed = gr.Number(42, label="seed", precision=0)
+            seed = Number(42, label="seed", precision=0)
             go = gr.Button("Sample", variant="primary", elem_id="sample-go")
             message = gr.Markdown(elem_id="sample-message", elem_classes=["mm-message"])
         with gr.Column(scale=2, min_width=300):

@@ -11,7 +11,7 @@ import gradio as gr
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES, BOUNDS
-from .common import (Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
+from .common import (Number, Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
                      run_refresh, run_update, summary_frame)
 
 MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
@@ -94,7 +94,7 @@ def layout(ctx: Context) -> SimpleNamespace:
             c.arch = gr.Dropdown([(a.title, a.name) for a in ARCHITECTURES.values()], value=DEFAULT_ARCH,
                                  label="Architecture", elem_id="train-arch")
             with gr.Row():
-                c.amount = gr.Number(DEFAULT_SECONDS, label="Train for", minimum=1, precision=0, min_width=100,
+                c.amount = Number(DEFAULT_SECONDS, label="Train for", minimum=1, precision=0, min_width=100,
                                      elem_id="train-amount")
                 c.unit = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100,
                                   elem_id="train-unit")
@@ -103,17 +103,17 @@ def layout(ctx: Context) -> SimpleNamespace:
                 for name, label in MODEL_FIELDS.items():
                     visible = name in spec.uses
                     if name == "dropout":
-                        c.model[name] = gr.Number(None, label=label, minimum=0, maximum=0.9, step=0.05,
+                        c.model[name] = Number(None, label=label, minimum=0, maximum=0.9, step=0.05,
                                                   visible=visible)
                     else:
                         low, high = BOUNDS[name]
-                        c.model[name] = gr.Number(None, label=label, minimum=low, maximum=high, precision=0,
+                        c.model[name] = Number(None, label=label, minimum=low, maximum=high, precision=0,
                                                   visible=visible)
-                c.learning_rate = gr.Number(None, label="learning rate", minimum=1e-6, maximum=10)
-                c.batch_size = gr.Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
-                c.weight_decay = gr.Number(None, label="weight decay", minimum=0, maximum=10)
-                c.eval_interval = gr.Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
-            c.seed = gr.Number(3407, label="seed", precision=0)
+                c.learning_rate = Number(None, label="learning rate", minimum=1e-6, maximum=10)
+                c.batch_size = Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
+                c.weight_decay = Number(None, label="weight decay", minimum=0, maximum=10)
+                c.eval_interval = Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
+            c.seed = Number(3407, label="seed", precision=0)
             c.start = gr.Button("Start training", variant="primary", elem_id="train-start")
             c.start_message = gr.Markdown(elem_id="train-message", elem_classes=["mm-message"])
         with gr.Column(scale=2, min_width=300):
@@ -128,9 +128,9 @@ def layout(ctx: Context) -> SimpleNamespace:
             c.chart = gr.Plot(label="Loss", show_label=False, elem_id="train-chart")
             with gr.Accordion("Resume options (to train a finished run further)", open=False):
                 with gr.Row():
-                    c.more_steps = gr.Number(0, label="raise max steps to (0 = keep)", minimum=0,
+                    c.more_steps = Number(0, label="raise max steps to (0 = keep)", minimum=0,
                                              maximum=limits.max_steps, precision=0)
-                    c.more_seconds = gr.Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
+                    c.more_seconds = Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
                                                maximum=limits.max_time_budget)
             with gr.Accordion("Rename or share this run", open=False):
                 with gr.Row():

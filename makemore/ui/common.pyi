@@ -1,0 +1,303 @@
+"""What the tabs share: the app context, wiring by name, errors as messages, run listings and loss charts.
+
+Tabs see runs only through the core: typed RunSummary rows from the workspace, and run methods; they
+never read run files themselves, and no tab imports another. Runs are shown by their human name; the
+id is the value behind it (what API callers pass).
+
+An action a person takes in the page shows its outcome (or its error, styled as one) in a message beside
+its control, and keeps what the page showed before when it fails (`in_page`); its named API endpoint
+(`api_twin`) is the same function as before, raising errors to the client.
+"""
+import contextvars
+import functools
+import inspect
+import math
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..errors import MakemoreError
+from ..jobs import JobManager
+from ..owners import Owners
+from ..sample import mark_origin
+from ..workspace import Workspace
+
+VISITOR: contextvars.ContextVar[Workspace] = contextvars.ContextVar("visitor")
+
+
+@dataclass
+class Context:
+    """What every tab gets: the owners and jobs of the server, and the visitor's workspace key component.
+
+    Inside an event wrapped by `owned`, `ws` is the workspace of the visitor who sent it (from the key the
+    browser keeps, or the signed-in user); outside one (building the page) it is the base workspace."""
+
+    owners: Owners
+    jobs: JobManager
+    key: gr.BrowserState | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        return VISITOR.get(self.owners.base)
+
+    def owned(self, fn):
+        """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
+        (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
+        injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace."""
+        signature = inspect.signature(fn)
+        params = list(signature.parameters.values())
+        variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+        profile = inspect.Parameter("profile", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=gr.OAuthProfile | None)
+        workspace = inspect.Parameter("workspace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                      annotation=str | None)
+        params = [profile, *params] if variadic else [profile, *params, workspace]
+
+        @functools.wraps(fn)
+        def wrapper(profile, *args):
+            *args, key = args if args else ("",)
+            user = getattr(profile, "username", None) if profile is not None else None
+            token = VISITOR.set(self.owners.workspace(key, user))
+            try:
+                return fn(*args)
+            finally:
+                VISITOR.reset(token)
+        wrapper.__signature__ = signature.replace(parameters=params)
+        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
+                                   "workspace": str | None}
+        return wrapper
+
+    def on(self, trigger, fn, inputs=None, outputs=None, **options):
+        """Register `fn` on `trigger` (e.g. button.click) as an owned event: the key goes in as the last input."""
+        inputs = [] if inputs is None else list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return trigger(self.owned(fn), [*inputs, self.key], outputs, **options)
+
+    def run(self, run_id: str):
+        """A run the visitor may read: theirs, or one in the gallery."""
+        return self.owners.readable_run(self.ws, run_id)
+
+    def model(self, run_id: str):
+        """(model, config) of a readable run's best weights, cached until the weights change."""
+        return self.owners.model(self.ws, run_id)
+
+    def run_ids(self, with_weights=True) -> list[str]:
+        """Run ids for a dropdown, newest first; with_weights: only runs that have saved weights."""
+        return run_choices(self.ws, with_weights)
+
+    def mark(self, samples, config: dict):
+        """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
+        dataset = self.ws.dataset_of(config)
+        return mark_origin(samples, dataset) if dataset else samples
+
+    def summaries(self, with_weights=False) -> list:
+        """The visitor's runs, newest first, then the gallery."""
+        return self.owners.visible(self.ws, with_weights)
+
+    def run_ids(self, with_weights=False) -> list[str]:
+        return [s.id for s in self.summaries(with_weights)]
+
+    def run_choices(self, with_weights=False) -> list[tuple[str, str]]:
+        """(name, id) pairs for a dropdown, newest first: people see names, events get ids."""
+        return [(s.name + (" (gallery)" if s.readonly else ""), s.id) for s in self.summaries(with_weights)]
+
+    def latest_run(self) -> str | None:
+        """The run a returning visitor most likely wants: their newest queued or running one, else the newest."""
+        summaries = self.summaries()
+        active = [s for s in summaries if s.state.value in ("queued", "running") and not s.readonly]
+        candidates = active or summaries
+        return candidates[0].id if candidates else None
+
+from gradio.events import Dependency
+
+class Number(gr.Number):
+    """gr.Number that turns NaN and infinity away with a message that names the field (JSON clients can send
+    them; gr.Number would pass NaN on, or crash on infinity with no message)."""
+
+    def preprocess(self, payload):
+        if isinstance(payload, float) and not math.isfinite(payload):
+            raise gr.Error(f"{self.label or 'A number'} must be a finite number, not {payload}.",
+                           print_exception=False)
+        return super().preprocess(payload)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def inputs_for(fn, components: dict) -> list:
+    """The input components of an event, in the order of `fn`'s parameters, looked up by parameter name."""
+    return [components[name] for name in inspect.signature(fn).parameters]
+
+
+def friendly(fn):
+    """Any error becomes a readable message in the page (and for API clients), never a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except MakemoreError as e:
+            raise gr.Error(str(e), duration=20, print_exception=False) from None
+        except Exception as e:
+            raise gr.Error(unexpected(e), duration=20, print_exception=False) from None
+    return wrapper
+
+
+def unexpected(e: Exception) -> str:
+    """The message for a bug (its traceback goes to the server log)."""
+    traceback.print_exc(file=sys.stderr)
+    return f"Something went wrong ({type(e).__name__}: {e}). Try again; if it keeps happening, reload the page."
+
+
+def in_page(fn, keep: int):
+    """`fn` for a page event: it returns its outputs with a message last (text, or a `note`); the message stays
+    until the next action. If `fn` fails, the message shows the error, styled as one, and the other `keep`
+    outputs stay as they were."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except MakemoreError as e:
+            outputs = (*[gr.skip()] * keep, error(str(e)))
+        except Exception as e:
+            outputs = (*[gr.skip()] * keep, error(unexpected(e)))
+        else:
+            result = result if isinstance(result, tuple) else (result,)
+            message = result[-1]
+            outputs = (*result[:-1], message if isinstance(message, dict) else note(message))
+        return outputs if len(outputs) > 1 else outputs[0]
+    wrapper.__name__ = f"{fn.__name__}_in_page"  # the page's event must not take the API endpoint's name
+    return wrapper
+
+
+def api_twin(ctx: Context, fn, inputs, outputs, api_name: str):
+    """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
+    raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
+    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name)
+
+
+def note(text: str, kind: str = ""):
+    """A message's new text and style: kind "" (plain), "warn" or "error"."""
+    return gr.update(value=text or "", elem_classes=["mm-message"] + ([f"mm-{kind}"] if kind and text else []))
+
+
+def error(text: str):
+    return note(f"⚠ {text}", "error")
+
+
+def dataset_update(ws: Workspace, value):
+    """Fresh dropdown choices with `value` selected (names if it is gone)."""
+    names = ws.list_datasets()
+    return gr.update(choices=names, value=value if value in names else "names")
+
+
+def dataset_refresh(ws: Workspace, current):
+    """Fresh dropdown choices; the selection changes only if the current data set is gone. (Setting the value
+    it already has could undo a newer selection still on its way to the page.)"""
+    names = ws.list_datasets()
+    return gr.update(choices=names) if current in names else gr.update(choices=names, value="names")
+
+
+def run_update(ctx: Context, value, with_weights=False):
+    """Fresh (name, id) choices with run `value` selected (the newest if it is gone)."""
+    choices = ctx.run_choices(with_weights)
+    ids = [run_id for _, run_id in choices]
+    return gr.update(choices=choices, value=value if value in ids else (ids[0] if ids else None))
+
+
+def run_refresh(ctx: Context, current, with_weights=False):
+    """Fresh (name, id) choices; the selection changes only if the current run is gone."""
+    update = run_update(ctx, current, with_weights)
+    return gr.update(choices=update["choices"]) if update["value"] == current else update
+
+
+def runs_update(ctx: Context, current, refresh=False):
+    """For a multiselect: fresh choices, keeping the chosen runs that still exist. With `refresh`, the
+    selection is sent only if a chosen run is gone."""
+    choices = ctx.run_choices()
+    ids = {run_id for _, run_id in choices}
+    kept = [r for r in current or [] if r in ids]
+    return gr.update(choices=choices) if refresh and kept == list(current or []) else \
+        gr.update(choices=choices, value=kept)
+
+
+def loss4(value) -> str | None:
+    """A loss as text with 4 decimals ("2.0000", never "2"); None when there is none."""
+    return f"{value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def curve_label(summary) -> str:
+    """A short legend entry: the run's name, with its architecture and data set if the name leaves them out."""
+    if summary.arch and summary.arch in summary.name and (summary.dataset or "") in summary.name:
+        return summary.name
+    return " · ".join(filter(None, [summary.arch, summary.dataset, summary.name]))
+
+
+SUMMARY_COLUMNS = {  # column title: value of a RunSummary
+    "run": lambda s: s.name,
+    "run id": lambda s: s.id,
+    "architecture": lambda s: s.arch,
+    "data set": lambda s: s.dataset,
+    "state": lambda s: s.state.value,
+    "steps": lambda s: s.status.step,
+    "best test loss": lambda s: loss4(s.status.best_test_loss),
+    "params": lambda s: s.params,
+    "training time (s)": lambda s: f"{s.status.elapsed:.1f}",
+    "tokens/s": lambda s: round(s.status.tokens_per_s) if s.status.tokens_per_s else None,
+    "created": lambda s: time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
+}
+
+
+def summary_frame(summaries, columns=("run", "architecture", "data set", "state", "steps", "best test loss",
+                                      "params", "created", "run id")) -> pd.DataFrame:
+    """One row per run summary, with the chosen columns."""
+    return pd.DataFrame([{c: SUMMARY_COLUMNS[c](s) for c in columns} for s in summaries], columns=list(columns))
+
+
+def empty_figure(message: str, height=360) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=15, color="#666"), x=0.5, y=0.5,
+                       xref="paper", yref="paper")
+    fig.update_layout(template="plotly_white", height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      margin=dict(l=20, r=20, t=20, b=20))
+    return fig
+
+
+def style(fig: go.Figure, x_title: str, y_title: str, height=360, title=None) -> go.Figure:
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+                      title=dict(text=title, x=0.02, font=dict(size=15)) if title else None,
+                      xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def loss_figure(metrics: list[dict]) -> go.Figure:
+    """Train loss (every logged step) and train/test loss at each evaluation, against the step."""
+    train = [r for r in metrics if r.get("kind") == "train"]
+    evals = [r for r in metrics if r.get("kind") == "eval"]
+    if not train and not evals:
+        return empty_figure("Waiting for the first metrics…")
+    fig = go.Figure()
+    if train:
+        fig.add_scatter(x=[r["step"] for r in train], y=[r["loss"] for r in train], mode="lines",
+                        name="train loss (batch)", line=dict(color="rgba(31,119,180,0.45)", width=1.5))
+    if evals:
+        fig.add_scatter(x=[r["step"] for r in evals], y=[r["train_loss"] for r in evals], mode="lines+markers",
+                        name="train loss (eval)", line=dict(color="#1f77b4", width=2.5))
+        fig.add_scatter(x=[r["step"] for r in evals], y=[r["test_loss"] for r in evals], mode="lines+markers",
+                        name="test loss", line=dict(color="#d62728", width=2.5))
+    return style(fig, "step", "loss (nats per character)")
+
+
+def fmt_seconds(s) -> str:
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
