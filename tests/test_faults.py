@@ -3,7 +3,7 @@ import pytest
 
 from makemore.data import load_file
 from makemore.store import Run
-from makemore.train import TrainingFailed, create_run, make_train_config, train_and_record, train_run
+from makemore.train import TrainingFailed, create_run, make_train_config, train_and_record
 
 
 @pytest.fixture

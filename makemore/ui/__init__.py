@@ -57,12 +57,11 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
         # the visitor's anonymous workspace key, kept in their browser (a new tab or a reload keeps it)
         key = gr.BrowserState("", storage_key="makemore-workspace")
         ctx = Context(owners, jobs or JobManager(owners), key)
-        ws = owners.base
         with gr.Row():
             gr.Markdown(INTRO, elem_id="intro")
             if owners.public and oauth_enabled():
                 gr.LoginButton(scale=0, min_width=160)
-        visibility = gr.Markdown(VISIBILITY if owners.public else "", elem_id="visibility")
+        gr.Markdown(VISIBILITY if owners.public else "", elem_id="visibility")
         with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, never behind a "..." menu
             with gr.Tab("Data", id="data") as data:
                 data_ui = data_tab.build(ctx)

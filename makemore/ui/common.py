@@ -85,10 +85,6 @@ class Context:
         """(model, config) of a readable run's best weights, cached until the weights change."""
         return self.owners.model(self.ws, run_id)
 
-    def run_ids(self, with_weights=True) -> list[str]:
-        """Run ids for a dropdown, newest first; with_weights: only runs that have saved weights."""
-        return run_choices(self.ws, with_weights)
-
     def mark(self, samples, config: dict):
         """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
         dataset = self.ws.dataset_of(config)
