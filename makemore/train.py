@@ -225,6 +225,8 @@ def train_run(run: Run, dataset: Dataset, device="cpu", should_stop=lambda: Fals
         step = int(tensors["progress.step"])
         elapsed_before = float(tensors["progress.elapsed"])
         run.append_metrics({"kind": "resume", "step": step, "elapsed": round(elapsed_before, 3), "time": time.time()})
+    elif config.get("init_from"):  # a fine-tuning run starts from the weights makemore/finetune.py wrote
+        load_state(model, run.read_tensors("init.safetensors"), run.id)
     x_train, y_train = dataset.tensors("train")
     x_test, y_test = dataset.tensors("test")
     batcher = BucketBatcher(x_train, y_train, device, c.seed + step)
