@@ -5,9 +5,11 @@ Constraints act inside generation where they can, and a final check keeps only l
 - starts_with: the prefix is fed through the decoding cache, so every row continues it;
 - exclude: those characters are masked out (exactly as typed: excluding 'a' keeps 'A');
 - min_len / max_len: the end is masked before min_len characters and forced at max_len;
-- ends_with / contains: the end is masked until the line contains `contains` and ends with `ends_with`;
-  a row that runs out of room gets the missing part written out (the shortest text that adds
-  `contains` and ends with `ends_with`), so rows rarely go to waste; its score says how unlikely that was;
+- ends_with / contains: where a row samples the end before it has them, it writes out what it lacks
+  instead (`ends_with`, then the end; or `contains`, then it samples on), so a line ends where the model
+  wanted it to, with the ending appended; a row about to run out of room writes out the shortest text
+  that adds both. Rows that meet them on their own are kept as they are. The score says how likely
+  the model finds the written-out part;
 - case (for mixed-case data): "lower" and "upper" mask the letters of the other case; "title" masks
   lowercase letters at the start of a word (the line's start, or after a space) and capitals inside one.
   None and "as-is" leave case alone. A case the vocabulary has no letters for is a ConfigError;
