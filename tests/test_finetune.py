@@ -91,7 +91,7 @@ def test_known_characters_keep_their_rows_and_new_ones_start_fresh(tmp_path, arc
         elif POSITION_ROWS.get(arch) == name:
             common = old[name].size(0)
             assert torch.equal(tensor[:common], old[name])
-            assert torch.equal(tensor[common:], fresh[name][common:])
+            assert len(tensor) > common and torch.equal(tensor[common:], old[name][-1].expand_as(tensor[common:]))
         else:
             assert torch.equal(tensor, old[name]), f"{name} was not copied"
     assert checked == len(VOCAB_ROWS.get(arch, DEFAULT_ROWS)) - (arch == "transformer")  # its head has no bias
@@ -152,3 +152,17 @@ def test_cli_init_from_a_shipped_model_starts_far_below_an_untrained_loss(tmp_pa
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["arch"] == "gru" and config["init_from"]["run_id"] == "names-gru"
     assert config["model"]["n_embd2"] == Run(ROOT / "checkpoints" / "names-gru").read_config()["model"]["n_embd2"]
+
+
+def test_shorter_lines_keep_the_first_positions(tmp_path):
+    long_source = Run(tmp_path / "long")
+    long_data = load_file(write(tmp_path / "long.txt", NEW_LINES))
+    create_run(long_source, long_data, "transformer", dict(n_layer=1, n_head=2, n_embd=8), make_train_config("transformer"))
+    model = build_model("transformer", long_source.model_config())
+    long_source.save_weights(model, 0, 1.0)
+    short = load_file(write(tmp_path / "twenty.txt", TWENTY_NAMES))
+    run = Run(tmp_path / "tuned")
+    create_finetune_run(run, short, long_source, make_train_config("transformer"))
+    wpe = run.read_tensors(INIT)["wpe.weight"]
+    assert len(wpe) == short.block_size < long_data.block_size
+    assert torch.equal(wpe, model.wpe.weight.detach()[: short.block_size])
