@@ -3,6 +3,7 @@
     python bench/finetune.py                      # 2,000 company names, 30 s and 60 s, 3 repeats
     python bench/finetune.py --budgets 30 --repeats 1
     python bench/finetune.py --jobs 12            # 12 runs at a time, on a machine with 12 idle cores
+    python bench/finetune.py --unit steps --budgets 400 800 --out finetune_steps   # the same work per run
 
 The data: 2,000 lines sampled (fixed seed) from datasets/companies.txt, split as every run splits
 (10% held out for testing). Both variants are transformers of the shape of checkpoints/names-transformer
@@ -39,7 +40,7 @@ def sample_lines(count: int, seed: int) -> list[str]:
 
 
 def train_once(data_file: Path, out: Path, budget: float, seed: int, init_from: Path | None, dropout: float | None,
-               eval_interval: int) -> dict:
+               eval_interval: int, unit: str = "s") -> dict:
     from makemore.data import load_file
     from makemore.finetune import create_finetune_run
     from makemore.store import Run
@@ -47,8 +48,8 @@ def train_once(data_file: Path, out: Path, budget: float, seed: int, init_from: 
 
     dataset = load_file(data_file)
     run = Run(out)
-    train_config = make_train_config("transformer", max_steps=-1, time_budget=budget, seed=seed,
-                                     eval_interval=eval_interval)
+    limit = dict(max_steps=-1, time_budget=budget) if unit == "s" else dict(max_steps=int(budget), time_budget=0)
+    train_config = make_train_config("transformer", seed=seed, eval_interval=eval_interval, **limit)
     if init_from:
         create_finetune_run(run, dataset, Run(init_from), train_config, model_overrides={"dropout": dropout})
     else:
@@ -87,7 +88,7 @@ def worker(job: dict):
     torch.set_num_threads(1)
     init = SOURCE if VARIANTS[job["variant"]][0] else None
     result = train_once(Path(job["data"]), Path(job["out"]), job["budget"], job["seed"], init,
-                        VARIANTS[job["variant"]][1], job["eval_interval"])
+                        VARIANTS[job["variant"]][1], job["eval_interval"], job["unit"])
     print(json.dumps(result))
 
 
@@ -96,6 +97,8 @@ def main(argv=None):
     p.add_argument("--lines", type=int, default=2000)
     p.add_argument("--data-seed", type=int, default=1234)
     p.add_argument("--budgets", type=float, nargs="+", default=[30.0, 60.0])
+    p.add_argument("--unit", choices=["s", "steps"], default="s",
+                   help="budgets in seconds, or in steps (the same work whatever else loads the machine)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--eval-interval", type=int, default=100)
     p.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process with one thread "
@@ -113,14 +116,14 @@ def main(argv=None):
     for budget in args.budgets:  # one budget at a time: its runs share the machine alike
         jobs = [{"variant": variant, "budget": budget, "repeat": repeat, "seed": 3407 + repeat,
                  "data": str(data_file), "out": str(work / f"{variant.replace(' ', '_').replace(',', '')}-{budget:g}-{repeat}"),
-                 "eval_interval": args.eval_interval}
+                 "eval_interval": args.eval_interval, "unit": args.unit}
                 for repeat in range(args.repeats) for variant in VARIANTS]
-        print(f"{len(jobs)} runs of {budget:g} s, {args.jobs} at a time ...", file=sys.stderr, flush=True)
+        print(f"{len(jobs)} runs of {budget:g} {args.unit}, {args.jobs} at a time ...", file=sys.stderr, flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
             for job, result in zip(jobs, pool.map(run_job, jobs)):
                 results.append({k: job[k] for k in ("variant", "budget", "repeat")} | result)
     rows = summarise(results)
-    print(table(rows, [("budget", "budget s", ".0f"), ("variant", "start", ""), ("repeats", "repeats", ""),
+    print(table(rows, [("budget", f"budget ({args.unit})", ".0f"), ("variant", "start", ""), ("repeats", "repeats", ""),
                        ("steps", "steps", ",.0f"), ("start_test_loss", "test loss at step 0", ".3f"),
                        ("final_test_loss", "test loss at the end", ".4f"),
                        ("best_test_loss", "best test loss", ".4f"), ("best_all", "best, each repeat", "")]))
@@ -130,7 +133,7 @@ def main(argv=None):
                            "data": {"file": "datasets/companies.txt", "lines": args.lines, "seed": args.data_seed,
                                     "train": len(dataset.train_lines), "test": len(dataset.test_lines),
                                     "vocab": dataset.vocab.size - 1},
-                           "jobs": args.jobs, "threads_per_run": 1, "machine": machine(), "rows": rows,
+                           "unit": args.unit, "jobs": args.jobs, "threads_per_run": 1, "machine": machine(), "rows": rows,
                            "runs": results})
     print(f"wrote {path}", file=sys.stderr)
     return 0

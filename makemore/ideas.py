@@ -21,9 +21,9 @@ pass; then the result carries a message saying what could not be filled. Request
 at all (a prefix and an ending longer than max_len together) get that message at once.
 
 The score of an idea is its mean log-probability per character, the end included, under the model at
-temperature 1 (so it is comparable across temperatures and lengths). rank="logprob" samples about three
-candidates per idea asked for and keeps the likeliest; rank="diverse" samples at several temperatures
-around the requested one and interleaves the likeliest of each.
+temperature 1 (so it is comparable across temperatures and lengths). rank="logprob" samples at least
+three candidates per idea asked for (a batch is at least 256 rows) and keeps the likeliest; rank="diverse"
+samples at 0.7, 1 and 1.4 times the requested temperature and takes the likeliest of each in turn.
 """
 import math
 import time
@@ -291,7 +291,8 @@ def generate_ideas(model, vocab: Vocab, train_lines, count: int, only_new=True, 
     """Up to `count` distinct lines meeting every constraint (see the module docstring), best first.
 
     `train_lines`: the lines of the training data (a set is fastest), for only_new and is_new.
-    Never runs much past `time_limit` seconds; `message` says why a request was not filled.
+    `device`: where the model is (default: where its parameters are). Never runs much past `time_limit`
+    seconds (one decoding step at most); `message` says why a request was not filled.
     """
     started = time.monotonic()
     limit = model.config.block_size - 1
