@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 
 from .data import SPLIT_SEED, load_file
-from .errors import MakemoreError
+from .errors import ConfigError, MakemoreError
+from .finetune import create_finetune_run, source_arch
 from .limits import load_limits
 from .models import ARCHITECTURES
 from .sample import generate, mark_origin
@@ -26,7 +27,11 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
     p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
     p.add_argument("-o", "--work-dir", default="out", help="the run directory to write (or read with --sample-only)")
-    p.add_argument("--type", default="transformer", choices=list(ARCHITECTURES), help="the architecture")
+    p.add_argument("--type", default=None, choices=list(ARCHITECTURES),
+                   help="the architecture (default: transformer, or that of --init-from)")
+    p.add_argument("--init-from", metavar="RUN_DIR", default=None,
+                   help="start from the weights of this trained run (its architecture and shape; new characters "
+                        "get fresh rows)")
     p.add_argument("--resume", action="store_true", help="continue training the run in --work-dir")
     p.add_argument("--sample-only", action="store_true", help="only sample from the best checkpoint")
     p.add_argument("-n", "--num-workers", type=int, default=0, help="accepted for compatibility; unused")
@@ -115,23 +120,32 @@ def run_cli(args) -> int:
         print(f"error: {run.path} already holds a run; pass --resume to continue it, or choose another -o.",
               file=sys.stderr)
         return 1
+    if args.resume and args.init_from:
+        raise ConfigError("--init-from starts a new run; --resume continues one: give only one of them.")
     if args.resume:
         config = run.read_config()
         dataset = load_file(args.input_file, config["split_seed"], limits)
         extend_limits(run, args.max_steps, args.time_budget, limits)
     else:
         dataset = load_file(args.input_file, args.split_seed, limits)
+        source = Run(args.init_from) if args.init_from else None
+        arch = source_arch(source, args.type) if source else args.type or "transformer"
         train_config = make_train_config(
-            args.type, limits, learning_rate=args.learning_rate, batch_size=args.batch_size,
+            arch, limits, learning_rate=args.learning_rate, batch_size=args.batch_size,
             weight_decay=args.weight_decay, max_steps=args.max_steps, time_budget=args.time_budget,
             eval_interval=args.eval_interval, seed=args.seed, compile=args.compile or None,
         )
         overrides = dict(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_embd2=args.n_embd2,
                          context=args.context, dropout=args.dropout)
-        create_run(run, dataset, args.type, overrides, train_config, limits, dataset_file=args.input_file)
+        if source:
+            create_finetune_run(run, dataset, source, train_config, limits, args.input_file, overrides)
+        else:
+            create_run(run, dataset, arch, overrides, train_config, limits, dataset_file=args.input_file)
         config = run.read_config()
     print(f"{config['arch']}: {config['params']:,} parameters; {len(dataset.train_lines):,} training and "
           f"{len(dataset.test_lines):,} test lines; vocabulary {dataset.vocab.size - 1} characters; device {device}")
+    if config.get("init_from"):
+        print(f"starting from the weights of {config['init_from']['run_id']}")
     stop = {"now": False}
 
     def on_signal(signum, frame):

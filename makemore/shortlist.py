@@ -1,0 +1,108 @@
+"""The shortlist: ideas someone starred, kept as a small JSON file in a folder, and exported as .txt or .csv.
+
+The file (shortlist.json) is rewritten atomically on every change, so a reload or a crash never sees half
+of it. The CSV export is meant to be opened in a spreadsheet: it starts with a UTF-8 byte order mark (so
+Excel reads it as UTF-8), and a text cell that a spreadsheet would run as a formula (one starting with
+=, +, -, @, a tab or a carriage return) is prefixed with a single quote. Numbers are written as numbers.
+"""
+import csv
+import io
+import threading
+import time
+from pathlib import Path
+
+from .errors import ConfigError
+from .store import atomic_write_json, read_json
+
+FILE = "shortlist.json"
+MAX_ITEMS = 1000
+MAX_TEXT = 200
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ("text", "score", "is_new", "run_id", "added")
+_lock = threading.Lock()  # one change at a time within a process: two clicks never lose one another's star
+
+
+class Shortlist:
+    """Starred ideas in `directory`/shortlist.json: a list of {"text", "score", "is_new", "run_id", "added"}."""
+
+    def __init__(self, directory):
+        self.path = Path(directory) / FILE
+
+    def list(self) -> list[dict]:
+        try:
+            data = read_json(self.path)
+        except FileNotFoundError:
+            return []
+        items = data.get("items") if isinstance(data, dict) else None
+        return [item for item in items or [] if isinstance(item, dict) and isinstance(item.get("text"), str)]
+
+    def add(self, text: str, score=None, is_new=None, run_id=None) -> "list[dict]":  # quoted: the method `list` shadows the type in this class
+        """Star an idea (starring it again keeps the first entry); returns the shortlist."""
+        text = check_text(text)
+        with _lock:
+            items = self.list()
+            if any(item["text"] == text for item in items):
+                return items
+            if len(items) >= MAX_ITEMS:
+                raise ConfigError(f"The shortlist holds at most {MAX_ITEMS} ideas: export it and remove some first.")
+            items.append({"text": text, "score": None if score is None else round(float(score), 4),
+                          "is_new": is_new, "run_id": run_id, "added": round(time.time(), 3)})
+            self._write(items)
+            return items
+
+    def remove(self, text: str) -> "list[dict]":
+        """Unstar an idea (unknown ones are ignored); returns the shortlist."""
+        with _lock:
+            items = [item for item in self.list() if item["text"] != text]
+            self._write(items)
+            return items
+
+    def clear(self):
+        with _lock:
+            self._write([])
+
+    def _write(self, items):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.path, {"format": 1, "items": items})
+
+
+def check_text(text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("Only a non-empty idea can be starred.")
+    if "\n" in text or "\r" in text or len(text) > MAX_TEXT:
+        raise ConfigError(f"An idea is one line of at most {MAX_TEXT} characters.")
+    return text
+
+
+def as_items(items) -> list[dict]:
+    """Shortlist entries, Idea objects or plain strings, as dicts."""
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            item = {"text": item}
+        elif not isinstance(item, dict):
+            item = {k: getattr(item, k) for k in ("text", "score", "is_new") if hasattr(item, k)}
+        out.append(item)
+    return out
+
+
+def export_txt(items) -> str:
+    """One idea per line."""
+    return "".join(item["text"] + "\n" for item in as_items(items))
+
+
+def safe_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def export_csv(items) -> str:
+    """A CSV (text, score, is_new, run_id, added) with a UTF-8 byte order mark and formula-safe text cells;
+    write it with encoding="utf-8"."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for item in as_items(items):
+        writer.writerow([safe_cell(item.get(column)) for column in COLUMNS])
+    return "\ufeff" + buffer.getvalue()
