@@ -35,10 +35,9 @@ from safetensors.torch import save as save_safetensors
 from .data import BOUNDARY, Dataset, Vocab
 from .errors import CheckpointError, ConfigError
 from .models import ModelConfig, build_model, get_architecture
-from .store import WEIGHTS, Run, atomic_write_bytes, load_state
+from .store import INIT, WEIGHTS, Run, atomic_write_bytes, load_state
 from .train import TrainConfig, create_run
 
-INIT = "init.safetensors"
 SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "n_embd2", "context")  # dropout is not a shape: it may change
 
 

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import ConfigError, DataError, QuotaError
+from .finetune import create_finetune_run, source_arch
 from .models import get_architecture
 from .owners import Owners
 from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
@@ -102,15 +103,16 @@ class JobManager:
         return max(1, (os.cpu_count() or 1) // max(1, self.limits.max_jobs))
 
     # --- creating, stopping, resuming -----------------------------------------------------
-    def create(self, dataset: str, arch: str, model: dict | None = None, *, seconds: float | None = None,
+    def create(self, dataset: str, arch: str | None, model: dict | None = None, *, seconds: float | None = None,
                steps: int | None = None, learning_rate: float | None = None, batch_size: int | None = None,
                weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None,
-               ws: Workspace | None = None) -> str:
+               init_from: str | None = None, ws: Workspace | None = None) -> str:
         """Create a run on a stored data set of `ws` (default: the local workspace) and queue it; returns the
         run id at once.
 
         Give exactly one of `seconds` (a time budget) or `steps`; evaluation and logging intervals follow from
-        it unless `eval_interval` is given. None (or a blank) means the architecture's default.
+        it unless `eval_interval` is given. None (or a blank) means the architecture's default. With `init_from`
+        (a run the caller may read) the new run starts from that run's weights, with its architecture and shape.
         """
         ws = ws or self.ws
         if not dataset:
@@ -122,12 +124,15 @@ class JobManager:
         if eval_interval and eval_interval > 0:
             evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
         data = ws.load_dataset(dataset)
+        source = self.owners.readable_run(ws, init_from) if init_from else None
+        arch = source_arch(source, arch) if source else arch
         spec = get_architecture(arch)
         overrides = {k: v for k, v in (model or {}).items() if k in spec.uses}
         config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
                                    weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
                                    eval_interval=evals, log_interval=logs)
-        request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config)], sort_keys=True)
+        request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config), init_from],
+                             sort_keys=True)
         with self.lock:
             repeated = self._repeated(request, ws)
             if repeated:
@@ -137,7 +142,11 @@ class JobManager:
             run = ws.run(run_id)
             name = unique_name(default_run_name(dataset, arch, time.time()), {s.name for s in ws.summaries()})
             try:
-                create_run(run, data, arch, overrides, config, self.limits, name=name)
+                if source:
+                    create_finetune_run(run, data, source, config, self.limits, model_overrides=overrides)
+                    run.rename(name)
+                else:
+                    create_run(run, data, arch, overrides, config, self.limits, name=name)
                 self.check_memory(run)
             except Exception:
                 remove_tree(run.path)

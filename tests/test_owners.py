@@ -218,3 +218,15 @@ def test_an_owner_holding_every_slot_yields_one_to_a_waiting_owner(tmp_path):
                         os.kill(run.status().pid, signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
                         pass
+
+
+def test_a_visitor_can_start_a_run_from_a_gallery_run_on_other_data(owners, jobs):
+    alice = owners.workspace(owners.new_key())
+    run = alice.run(jobs.create("companies", None, steps=20, init_from="names-transformer", ws=alice))
+    config = run.read_config()
+    assert config["arch"] == "transformer" and config["init_from"]["run_id"] == "names-transformer"
+    assert run.file("init.safetensors").is_file() and set(config["vocab"]) > set("abcdefghijklmnopqrstuvwxyz")
+    with pytest.raises(ConfigError, match="is a transformer"):
+        jobs.create("companies", "gru", steps=20, init_from="names-transformer", ws=alice)
+    with pytest.raises(AccessError):
+        jobs.create("companies", None, steps=20, init_from=run.id, ws=owners.workspace(owners.new_key()))

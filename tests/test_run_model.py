@@ -143,7 +143,7 @@ API = {
     "/score_line": ["run_id", "text"],
     "/start_training": ["dataset", "arch", "n_layer", "n_head", "n_embd", "n_embd2", "context", "dropout",
                         "learning_rate", "batch_size", "weight_decay", "amount", "unit", "seed", "eval_interval",
-                        "shown_for"],
+                        "shown_for", "start_from"],  # start_from: added by issue 15
     "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
     "/rename_run": ["run", "name"],  # added by issue 13
     "/publish_run": ["run", "published"],  # added by issue 12

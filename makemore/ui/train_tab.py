@@ -114,6 +114,9 @@ def layout(ctx: Context) -> SimpleNamespace:
                 c.weight_decay = Number(None, label="weight decay", minimum=0, maximum=10)
                 c.eval_interval = Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
             c.seed = Number(3407, label="seed", precision=0)
+            c.start_from = gr.Dropdown([("(nothing: a fresh model)", "")] + ctx.run_choices(with_weights=True), value="",
+                                       label="Start from a trained run (fine-tune: its architecture and shape, "
+                                             "its learned characters)", elem_id="train-start-from")
             c.start = gr.Button("Start training", variant="primary", elem_id="train-start")
             c.start_message = gr.Markdown(elem_id="train-message", elem_classes=["mm-message"])
         with gr.Column(scale=2, min_width=300):
@@ -161,17 +164,21 @@ def build(ctx: Context) -> SimpleNamespace:
 
     def start_training(dataset, arch, n_layer=None, n_head=None, n_embd=None, n_embd2=None, context=None, dropout=None,
                        learning_rate=None, batch_size=None, weight_decay=None, amount=DEFAULT_SECONDS, unit="seconds",
-                       seed=3407, eval_interval=0, shown_for=None):
-        """Create a run and queue it; returns at once. Blank hyperparameters take the architecture's defaults."""
+                       seed=3407, eval_interval=0, shown_for=None, start_from=None):
+        """Create a run and queue it; returns at once. Blank hyperparameters take the architecture's defaults.
+        With `start_from` (a run id) the run starts from that run's weights, architecture and shape."""
         values = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_embd2=n_embd2, context=context,
                       dropout=dropout)
         if shown_for and shown_for != arch:  # Start came before the page showed the new architecture's values
             values, learning_rate, batch_size, weight_decay = {}, None, None, None
+        if start_from and shown_for:  # in the page the shape comes from the run started from, not the fields
+            arch, values = None, {"dropout": values.get("dropout")}
         values = {k: (float(v) if k == "dropout" else int(v)) for k, v in values.items() if v is not None}
         length = {"steps": int(amount)} if unit == "steps" and amount else {"seconds": amount}
         new = ctx.jobs.create(dataset, arch, values, **length, learning_rate=learning_rate,
                               batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
-                              seed=int(seed), eval_interval=int(eval_interval or 0) or None, ws=ctx.ws)
+                              seed=int(seed), eval_interval=int(eval_interval or 0) or None,
+                              init_from=start_from or None, ws=ctx.ws)
         return new, f"Started `{new}`: it is {ctx.ws.run(new).status().state}."
 
     def start_in_page(*values):
@@ -266,11 +273,13 @@ def build(ctx: Context) -> SimpleNamespace:
     shown_for = gr.Textbox("", visible=False)
     start_fields = dict(dataset=c.dataset, arch=c.arch, **c.model, learning_rate=c.learning_rate,
                         batch_size=c.batch_size, weight_decay=c.weight_decay, amount=c.amount, unit=c.unit,
-                        seed=c.seed, eval_interval=c.eval_interval, shown_for=shown_for)
+                        seed=c.seed, eval_interval=c.eval_interval, shown_for=shown_for, start_from=c.start_from)
     start_inputs = inputs_for(start_training, start_fields)
     c.arch.change(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for],
                   api_visibility="private")
     c.unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, c.unit, c.amount, **private)
+    ctx.on(c.start_from.focus, lambda: gr.update(choices=[("(nothing: a fresh model)", "")] +
+                                                 ctx.run_choices(with_weights=True)), None, c.start_from, **private)
     # one click, one run: the button is disabled until the request is answered
     c.start.click(lambda: gr.update(interactive=False), None, c.start, queue=False, **private).then(
         ctx.owned(in_page(start_in_page, keep=1)), [*start_inputs, ctx.key], [c.run_id, c.start_message],
