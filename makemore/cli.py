@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
                    help="the architecture (default: transformer, or that of --init-from)")
     p.add_argument("--init-from", metavar="RUN_DIR", default=None,
                    help="start from the weights of this trained run (its architecture and shape; new characters "
-                        "get fresh rows)")
+                        "get fresh rows); on a small data set add --dropout 0.3")
     p.add_argument("--resume", action="store_true", help="continue training the run in --work-dir")
     p.add_argument("--sample-only", action="store_true", help="only sample from the best checkpoint")
     p.add_argument("-n", "--num-workers", type=int, default=0, help="accepted for compatibility; unused")

@@ -20,6 +20,12 @@ Which dimensions are vocabulary- or position-shaped is found by building the arc
 meta device, with vocab_size (or block_size) one apart, and seeing which dimensions move; so a change to
 a model's layers needs no change here.
 
+Does it help? bench/finetune.py, names-transformer -> 2,000 company names (1,800 to train on): with the
+same number of steps, fine-tuning reaches a lower best test loss than training from scratch (400 steps:
+2.599 vs 2.654), but it overfits sooner; with dropout 0.3 (an allowed override) it gains most (800 steps:
+2.495 vs 2.601 for scratch at either dropout). Its loss at step 0 is above a uniform guess (4.58 vs 4.20):
+every company name starts with a capital, a new character here.
+
 The weights go to init.safetensors in the new run; training loads them when there is no last.safetensors
 yet. The run's config records the source as init_from = {"run_id", "weights_sha256"} (the sha256 of the
 source's model.safetensors bytes that were used).
