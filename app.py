@@ -3,11 +3,16 @@
 Data sets and runs live under $MAKEMORE_ROOT (default: ./workspace beside the code). Shared with others
 (--share, --host 0.0.0.0, or on a Hugging Face Space) the app applies the public preset: a private
 workspace per visitor and fair-use limits (README, "Limits"); MAKEMORE_PUBLIC=0 turns that off.
+
+--mcp also serves the app as an MCP server for AI assistants at /gradio_api/mcp/ (streamable HTTP); it is on by
+default on a Hugging Face Space, where MAKEMORE_MCP=0 turns it off (MAKEMORE_MCP=1 turns it on anywhere).
 """
 import argparse
+import importlib.util
 import os
 
 from makemore.ui import build_demo, launch_options, queue_options
+from makemore.ui.assistant import mcp_options
 
 
 def main():
@@ -16,13 +21,23 @@ def main():
                    help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1; 0.0.0.0 for every interface)")
     p.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT or 7860")
     p.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
+    p.add_argument("--mcp", action="store_true",
+                   help="also serve the app to AI assistants over MCP at /gradio_api/mcp/ (default on a Space)")
     args = p.parse_args()
     host = args.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     if (args.share or host not in ("127.0.0.1", "localhost", "::1")) and "MAKEMORE_PUBLIC" not in os.environ:
         os.environ["MAKEMORE_PUBLIC"] = "1"  # strangers may come: private workspaces and fair-use limits
     demo = build_demo()
     demo.queue(**queue_options(demo.ctx.owners.limits))
-    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.owners.limits))
+    mcp = args.mcp or (mcp_wanted(os.environ) and importlib.util.find_spec("mcp") is not None)
+    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.owners.limits),
+                **(mcp_options(demo) if mcp else {}))
+
+
+def mcp_wanted(env) -> bool:
+    """MCP without --mcp: MAKEMORE_MCP=1 or 0 decides; unset, it is on on a Hugging Face Space (SPACE_ID)."""
+    setting = env.get("MAKEMORE_MCP", "").strip()
+    return setting not in ("0", "false", "no", "off") if setting else bool(env.get("SPACE_ID"))
 
 
 if __name__ == "__main__":

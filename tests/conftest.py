@@ -68,8 +68,9 @@ def write_tiny_dataset(root: Path):
     (root / "datasets" / "tiny.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def start_app(root: Path, log_path: Path, **extra_env):
-    """The app in a child process (its own session) on a free port over `root`; (process, url)."""
+def start_app(root: Path, log_path: Path, *args, **extra_env):
+    """The app in a child process (its own session) on a free port over `root`, with command-line `args`
+    (e.g. "--mcp"); (process, url)."""
     import subprocess
     import sys
     import time
@@ -79,8 +80,8 @@ def start_app(root: Path, log_path: Path, **extra_env):
     env = {**os.environ, "MAKEMORE_ROOT": str(root), "GRADIO_ANALYTICS_ENABLED": "False", "MAKEMORE_MAX_JOBS": "2",
            "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1", **extra_env}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while True:

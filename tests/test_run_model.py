@@ -147,6 +147,12 @@ API = {
     "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
     "/rename_run": ["run", "name"],  # added by issue 13
     "/publish_run": ["run", "published"],  # added by issue 12
+    # added by issue 15: ideas, the shortlist, and the assistant's (MCP) tools
+    "/generate_ideas": ["run_id", "count", "only_new", "min_len", "max_len", "starts_with", "ends_with", "contains",
+                        "exclude", "temperature", "rank", "case"],
+    "/shortlist": [], "/shortlist_add": ["text", "score", "is_new", "run_id"], "/shortlist_remove": ["text"],
+    "/shortlist_export": [], "/list_datasets": [], "/list_models": ["with_weights_only"],
+    "/train_model": ["dataset", "arch", "seconds"], "/training_status": ["run_id"],
 }
 
 

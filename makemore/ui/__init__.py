@@ -1,4 +1,5 @@
-"""The web app: an intro, then one tab per module (Data, Train, Sample, Compare), wired together here.
+"""The web app: an intro, then one tab per module (Data, Train, Sample, Ideas, Compare, Look inside), wired
+together here; and the endpoints an AI assistant gets over MCP (assistant.py).
 
 Every event acts for the visitor who sent it (Context.owned): their workspace key, kept in their browser, goes
 in as the last input. The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
@@ -13,14 +14,15 @@ from ..errors import MakemoreError
 from ..jobs import JobManager
 from ..limits import Limits
 from ..owners import KEY, Owners
-from . import compare_tab, data_tab, lookinside_tab, sample_tab, train_tab
+from . import assistant, compare_tab, data_tab, ideas_tab, lookinside_tab, sample_tab, train_tab
 from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
 
 INTRO = """# makemore playground
 Character-level language models that *make more* of what you give them: feed in a list of names (or company
 names, words, anything one-per-line) and a model learns to invent new ones. Pick or upload a data set in **Data**,
 train one of eight architectures, from a bigram count table to a small GPT, in **Train** and watch the loss fall,
-draw new lines from any checkpoint in **Sample**, and race the architectures against each other in **Compare**.
+draw new lines from any checkpoint in **Sample**, get new names under your constraints (and a shortlist to
+export) in **Ideas**, and race the architectures against each other in **Compare**.
 The defaults (names, a Transformer, one minute of CPU) already make plausible new names.
 """
 VISIBILITY = ("*Your uploads and runs are private to this browser (or to your Hugging Face account once signed "
@@ -69,6 +71,8 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                 train_ui = train_tab.build(ctx)
             with gr.Tab("Sample", id="sample") as sample:
                 sample_ui = sample_tab.build(ctx)
+            with gr.Tab("Ideas", id="ideas") as ideas:
+                ideas_ui = ideas_tab.build(ctx)
             with gr.Tab("Compare", id="compare") as compare:
                 compare_ui = compare_tab.build(ctx)
             with gr.Tab("Look inside", id="inside") as inside:
@@ -109,6 +113,8 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
             return run_update(ctx, run_id), run_update(ctx, run_id, with_weights=True), runs_update(ctx, [run_id])
 
         ctx.on(data.select, datasets, data_ui.dataset, data_ui.dataset, **private)
+        ctx.on(ideas.select, lambda r: (run_refresh(ctx, r, with_weights=True), *ideas_ui.show_shortlist()),
+               ideas_ui.run_id, [ideas_ui.run_id, *ideas_ui.listed], **private)
         ctx.on(inside.select, lambda r: run_refresh(ctx, r, with_weights=True), inside_run, inside_run, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
         ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
@@ -124,12 +130,14 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                   [data_ui.dataset, train_ui.dataset, compare_ui.dataset],
                   [data_ui.dataset, train_ui.dataset, compare_ui.dataset]),
                  (lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id),
-                 data_ui.load, *train_ui.load, *compare_ui.load]
+                 (lambda r: run_refresh(ctx, r, with_weights=True), ideas_ui.run_id, ideas_ui.run_id),
+                 data_ui.load, *train_ui.load, *compare_ui.load, *ideas_ui.load]
         inputs, outputs, on_load = combine(loads)
         demo.load(lambda current: current if KEY.match(current or "") else owners.new_key(), key, key,
                   **private).then(ctx.owned(on_load), [*inputs, key], outputs, **private).then(
             ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private)
         gr.api(new_workspace(owners), api_name="new_workspace")
+        assistant.build(ctx)
     demo.ctx = ctx
     return demo
 

@@ -12,10 +12,14 @@ import contextvars
 import functools
 import inspect
 import math
+import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -171,6 +175,21 @@ def api_twin(ctx: Context, fn, inputs, outputs, api_name: str):
     """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
     raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
     ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name)
+
+
+def download_folder() -> Path:
+    """A fresh folder for download files; those older than an hour are removed."""
+    base = Path(tempfile.gettempdir()) / "makemore-downloads"
+    base.mkdir(exist_ok=True)
+    for old in base.iterdir():
+        if time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=base))
+
+
+def markdown_text(text: str) -> str:
+    """A model's line shown literally in Markdown (company names may hold * or _)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
 
 
 def note(text: str, kind: str = ""):

@@ -3,7 +3,6 @@
 The numbers come from makemore.introspect (models through ctx.model); this module only draws them
 (figures.py) and wires the views to named API endpoints, each returning the plot and the numbers.
 """
-import re
 import textwrap
 
 import gradio as gr
@@ -11,7 +10,7 @@ import gradio as gr
 from .. import introspect
 from ..errors import MakemoreError
 from . import figures
-from .common import Context, friendly
+from .common import Context, friendly, markdown_text
 
 INTRO = ("Pick a trained run and type a line (a name, for a names model): each view below shows one thing the "
          "model has learned, as the makemore lectures draw it. `.` marks the start and end of a line.")
@@ -129,11 +128,6 @@ def writer_state(numbers: dict):
     written = numbers.get("prefix", "")
     status = f"Writing: **{markdown_text(written)}**▌" if written else "Pick the first character."
     return gr.update(choices=options, value=None), status
-
-
-def markdown_text(text: str) -> str:
-    """A model's line shown literally in Markdown (company names may hold * or _)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
 
 
 def section(title: str, caption: str, elem_id: str, numbers_label="The numbers behind this plot"):

@@ -1,7 +1,4 @@
 """The Sample tab: generate from any checkpoint, download the samples, score a line of your own."""
-import shutil
-import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +7,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
-from .common import Number, Context, api_twin, in_page, inputs_for
+from .common import Number, Context, api_twin, download_folder, in_page, inputs_for
 
 HINT = pd.DataFrame({"sample": ["Press Sample to draw new lines from the chosen checkpoint."], "origin": [""],
                      "log-prob": [""]})
@@ -42,16 +39,6 @@ def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, 
     txt.write_text("\n".join(frame["sample"]) + "\n", encoding="utf-8")
     spreadsheet_safe(frame).to_csv(csv, index=False, encoding="utf-8-sig")
     return str(txt), str(csv)
-
-
-def download_folder() -> Path:
-    """A fresh folder for download files; those older than an hour are removed."""
-    base = Path(tempfile.gettempdir()) / "makemore-downloads"
-    base.mkdir(exist_ok=True)
-    for old in base.iterdir():
-        if time.time() - old.stat().st_mtime > 3600:
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=base))
 
 
 def build(ctx: Context) -> SimpleNamespace:
