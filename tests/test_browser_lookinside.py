@@ -3,7 +3,6 @@ endpoints: every view for the shipped transformer and GRU, the writer clicked th
 and a freshly trained run's training health. Screenshots (desktop 1280 wide, phone 390x844) go to
 artifacts/screenshots/."""
 import re
-import shutil
 
 import pytest
 from gradio_client import Client
@@ -24,13 +23,9 @@ VIEWS = ["inside-probs", "writer-plot", "inside-embedding", "inside-hidden", "in
 
 @pytest.fixture(scope="module")
 def app(app_server):
-    """The shared app, with copies of two shipped runs in its root (removed afterwards)."""
-    copies = [app_server.root / "checkpoints" / name for name in SHIPPED]
-    for name, target in zip(SHIPPED, copies):
-        shutil.copytree(ROOT / "checkpoints" / name, target, dirs_exist_ok=True)
-    yield app_server
-    for target in copies:
-        shutil.rmtree(target, ignore_errors=True)
+    """The shared app; its root was seeded with the shipped runs on its first start."""
+    assert all((app_server.root / "checkpoints" / name / "model.safetensors").is_file() for name in SHIPPED)
+    return app_server
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +64,17 @@ def plot_title(page, elem_id):
     return page.locator(f"#{elem_id} .gtitle, #{elem_id} .annotation-text").first
 
 
-def show_run(page, run_id, line):
-    choose(page, "inside-run", run_id)
+def shown_name(run_id, client=None):
+    """What the run list shows for a run: its name, e.g. "names · transformer · shipped" for a shipped one."""
+    if client is None:
+        dataset, arch = run_id.split("-")
+        return f"{dataset} · {arch} · shipped"
+    table = client.predict(api_name="/list_runs")
+    return next(row[0] for row in table["data"] if row[-1] == run_id)
+
+
+def show_run(page, run_id, line, client=None):
+    choose(page, "inside-run", shown_name(run_id, client))
     page.locator("#inside-line input, #inside-line textarea").first.fill(line)
     page.locator("#inside-show").click()
     expect(plot_title(page, "inside-probs")).to_contain_text(f"“{line}”", timeout=30_000)
@@ -158,7 +162,7 @@ def test_training_health_of_a_fresh_run_and_the_named_endpoints(browser, app, cl
     assert counts["total"] == sum(len(line) + 1 for line in (app.root / "datasets" / "tiny.txt").read_text().split())
 
     page = open_tab(browser, app.url, 1280, 900)
-    show_run(page, run_id, "emma")
+    show_run(page, run_id, "emma", client)
     expect(page.locator("#inside-health .scatterlayer .trace")).not_to_have_count(0)
     expect(page.locator("#inside-updates .scatterlayer .trace")).not_to_have_count(0)
     page.locator("#inside-health").screenshot(path=str(SHOTS / "lookinside-health.png"))

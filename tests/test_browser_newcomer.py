@@ -51,7 +51,9 @@ def open_tab(page, name):
 
 
 def user_runs(root):
-    return sorted(p.name for p in (root / "checkpoints").iterdir() if not p.name.startswith("names-"))
+    """The runs the user made (not the shipped ones the root was seeded with)."""
+    shipped = {p.name for p in (ROOT / "checkpoints").iterdir() if p.is_dir()}
+    return sorted(p.name for p in (root / "checkpoints").iterdir() if p.is_dir() and p.name not in shipped)
 
 
 def table_rows(page, elem_id):
@@ -122,7 +124,7 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     width = page.locator("#train-progress div[style*=transition]").get_attribute("style")
     assert float(re.search(r"width:\s*([\d.]+)%", width).group(1)) > 0, width
     expect(page.locator("#train-progress")).to_contain_text(re.compile(r"^\s*(0\.[1-9]|[1-9][\d.]*)% · step"))
-    page.get_by_text("Rename this run", exact=True).click()
+    page.get_by_text("Rename or share this run", exact=True).click()
     page.locator("#train-name input").fill("Meine Wörter")
     page.locator("#train-rename").click()
     expect(page.locator("#train-run-message")).to_contain_text("Renamed: Meine Wörter", timeout=WAIT)
@@ -160,10 +162,12 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     open_tab(page, "Compare")
     choose(page, "compare-runs", "Meine Wörter")
     page.locator("#compare-go").click()
-    expect(page.locator("#compare-table [role=grid]")).to_have_attribute("aria-rowcount", "4", timeout=30_000)
+    shown = 1 + len(list((ROOT / "checkpoints").glob("names-*")))  # the shipped names runs, and the user's
+    expect(page.locator("#compare-table [role=grid]")).to_have_attribute("aria-rowcount", str(shown + 1),
+                                                                        timeout=30_000)
     header, *rows = table_rows(page, "compare-table")
     losses = [float(row[header.index("best test loss")]) for row in rows]
-    assert losses == sorted(losses) and rows[0][0].startswith("1") and len(losses) == 3
+    assert losses == sorted(losses) and rows[0][0].startswith("1") and len(losses) == shown
     assert all(re.fullmatch(r"\d+\.\d{4}", row[header.index("best test loss")]) for row in rows)
     expect(page.locator("#compare-chart")).to_contain_text("training time (seconds)")
     expect(page.locator("#compare-chart")).to_contain_text("mlp · deutsche-woerter · Meine Wörter")

@@ -61,6 +61,8 @@ def test_a_visitor_sees_and_touches_only_their_own_work(visitors):
     assert "There is no data set" in v.bob.predict(v.dataset, v.b, api_name="/delete_dataset")[-1]
     assert "There is no data set" not in v.alice.predict(v.dataset, v.a, api_name="/dataset_stats")[-1]
     refused(lambda: v.bob.predict(v.run, api_name="/run_status"), "no valid workspace key")  # no key at all
+    refused(lambda: v.bob.predict(v.run, api_name="/stop_training"), "no valid workspace key")
+    refused(lambda: v.bob.predict(run_id=v.run, workspace="guess", api_name="/sample"), "no valid workspace key")
     refused(lambda: v.bob.predict(v.run, "mk-" + "x" * 32, api_name="/run_status"), no_run)  # a guessed key
 
 
@@ -126,7 +128,8 @@ def raw_call(url, endpoint, data) -> str:
 
 def test_absurd_numbers_and_huge_requests_get_clear_messages(visitors, public_app):
     v = visitors
-    start = [v.dataset, "bigram", None, None, None, None, None, None, None, None, None, 10, "steps", 3407, 0, "", v.a]
+    start = [v.dataset, "bigram", None, None, None, None, None, None, None, None, None, 10, "steps", 3407, 0, "", None,
+             v.a]
     for index, value, reason in ((8, float("nan"), "learning rate must be a finite number, not nan"),
                                  (11, float("inf"), "Train for must be a finite number, not inf"),
                                  (9, float("-inf"), "batch size must be a finite number"),

@@ -66,7 +66,11 @@ class Context:
         def wrapper(profile, *args):
             *args, key = args if args else ("",)
             user = getattr(profile, "username", None) if profile is not None else None
-            token = VISITOR.set(self.owners.workspace(key, user))
+            try:
+                visitor = self.owners.workspace(key, user)
+            except MakemoreError as e:  # no key, or not a key: said to the caller, whatever the handler
+                raise gr.Error(str(e), duration=20, print_exception=False) from None
+            token = VISITOR.set(visitor)
             try:
                 return fn(*args)
             finally:
