@@ -98,7 +98,7 @@ def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_200
 
 def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, tmp_path, two_nodes, capsys):
     root, storage = tmp_path / "runs", tmp_path / "storage"
-    plan = plan_sweep(names_2000, root, ["mlp"], ["learning_rate=1e-3,3e-3", "eval_interval=100"], budget=8,
+    plan = plan_sweep(names_2000, root, ["mlp"], ["learning_rate=1e-3,3e-3", "eval_interval=50"], budget=12,
                       scheduler="none", max_failures=2, storage_path=storage)
     victim = plan.trials[0]["run_id"]
     killed, removed, uploaded = [], [], [0]
@@ -111,7 +111,7 @@ def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, t
         # as on a node that never saw the run
         if result.get("run_id") != victim or killed:
             return
-        if uploaded[0] < 100 or result["elapsed"] > 6:
+        if uploaded[0] < 50 or result["elapsed"] > 9:  # a loaded machine may be slow to reach step 50
             uploaded[0] = max(uploaded[0], result["step"])
         else:
             killed.append((result["pid"], result["step"]))
@@ -131,12 +131,12 @@ def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, t
     assert trials[victim]["resumes"] == 1
     records = metrics_of(root / victim)  # copied from the storage path into the output root
     resumes = [r for r in records if r["kind"] == "resume"]
-    assert len(resumes) == 1 and 100 <= resumes[0]["step"] <= killed[0][1]
+    assert len(resumes) == 1 and 50 <= resumes[0]["step"] <= killed[0][1]
     steps = [r["step"] for r in Run(root / victim).read_metrics() if r["kind"] == "eval"]
     assert steps == sorted(steps) and steps[-1] > resumes[0]["step"]
-    every_100 = [s for s in steps if s % 100 == 0]  # nothing before the kill is lost, nothing after it skipped
-    assert sorted(set(every_100)) == list(range(0, every_100[-1] + 1, 100))
-    assert json.loads((root / victim / "status.json").read_text())["elapsed"] >= 8
+    every_50 = [s for s in steps if s % 50 == 0]  # nothing before the kill is lost, nothing after it skipped
+    assert sorted(set(every_50)) == list(range(0, every_50[-1] + 1, 50))
+    assert json.loads((root / victim / "status.json").read_text())["elapsed"] >= 12
     assert sample_count(root / victim, names_2000, capsys) == 5
 
 
