@@ -23,11 +23,15 @@ import plotly.graph_objects as go
 
 from ..errors import MakemoreError
 from ..jobs import JobManager
+from ..limits import usable_cpus
 from ..owners import Owners
 from ..sample import mark_origin
 from ..workspace import Workspace
 
 VISITOR: contextvars.ContextVar[Workspace] = contextvars.ContextVar("visitor")
+# Sampling, scoring and comparing (page events and API endpoints alike) share one queue group, as many at once as
+# there are cores: more would only take turns on the same cores and slow every request of a burst down.
+CPU_BOUND = dict(concurrency_id="cpu", concurrency_limit=usable_cpus())
 
 
 @dataclass
@@ -167,10 +171,10 @@ def in_page(fn, keep: int):
     return wrapper
 
 
-def api_twin(ctx: Context, fn, inputs, outputs, api_name: str):
+def api_twin(ctx: Context, fn, inputs, outputs, api_name: str, **options):
     """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
     raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
-    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name)
+    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
 
 
 def note(text: str, kind: str = ""):
