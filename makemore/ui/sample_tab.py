@@ -49,7 +49,11 @@ def download_folder() -> Path:
     base = Path(tempfile.gettempdir()) / "makemore-downloads"
     base.mkdir(exist_ok=True)
     for old in base.iterdir():
-        if time.time() - old.stat().st_mtime > 3600:
+        try:
+            stale = time.time() - old.stat().st_mtime > 3600
+        except FileNotFoundError:  # a request beside this one (or another server on this machine) removed it
+            continue
+        if stale:
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=base))
 
