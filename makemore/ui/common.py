@@ -147,7 +147,8 @@ def friendly(fn):
 def unexpected(e: Exception) -> str:
     """The message for a bug (its traceback goes to the server log)."""
     traceback.print_exc(file=sys.stderr)
-    return f"Something went wrong ({type(e).__name__}: {e}). Try again; if it keeps happening, reload the page."
+    detail = e.strerror if isinstance(e, OSError) and e.strerror else e  # an OSError's text names a server path
+    return f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, reload the page."
 
 
 def in_page(fn, keep: int):
