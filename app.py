@@ -11,6 +11,8 @@ import argparse
 import importlib.util
 import os
 
+import torch
+
 from makemore.ui import build_demo, launch_options, queue_options
 from makemore.ui.assistant import mcp_options
 
@@ -28,6 +30,10 @@ def main():
     if (args.share or host not in ("127.0.0.1", "localhost", "::1")) and "MAKEMORE_PUBLIC" not in os.environ:
         os.environ["MAKEMORE_PUBLIC"] = "1"  # strangers may come: private workspaces and fair-use limits
     demo = build_demo()
+    if demo.ctx.owners.limits.public:
+        # requests are served side by side, one core each (the "cpu" queue group): the tiny models' sampling
+        # gains nothing from more threads per request, which would only spin on the cores others need
+        torch.set_num_threads(1)
     demo.queue(**queue_options(demo.ctx.owners.limits))
     mcp = args.mcp or (mcp_wanted(os.environ) and importlib.util.find_spec("mcp") is not None)
     demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.owners.limits),

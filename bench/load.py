@@ -1,17 +1,24 @@
-"""Load: twenty concurrent sampling requests to the web app while a training job runs.
+"""Load on the public preset: sampling latency while a job trains, and a second owner's wait for a slot.
 
-Starts the app on a free port with a temporary MAKEMORE_ROOT, trains a small checkpoint to
-sample from, launches a background training job through the API, then fires N concurrent
-`sample` requests (gradio_client, one client per thread) for several rounds and reports
-p50/p95/max latency and the failures (there should be none).
+Starts the app (MAKEMORE_PUBLIC=1) on a free port over a temporary MAKEMORE_ROOT, with two anonymous owners A and
+B (keys from /new_workspace). Then:
+1. sampling, on the public preset as a Space runs it (one training slot, whose job gets every core's threads):
+   `--clients` concurrent /sample requests (gradio_client, one Client per thread, half per owner, each drawing
+   `--num-samples` lines from a shipped run) for `--rounds` rounds, first with nothing training (the baseline),
+   then while owner A's job trains; p50/p95/max latency, failures, and the CPU time per request of the server
+   and of these clients (on one machine they share the cores; real visitors' browsers would not);
+2. flood, on a second app with two slots (MAKEMORE_MAX_JOBS=2): A fills their job cap
+   (MAKEMORE_MAX_JOBS_PER_OWNER, both slots), a further start is refused, then B starts one job: the seconds
+   until B's job is running (the scheduler preempts A's newer job for it).
+Prints a table and writes bench/results/load.json.
 
-    python bench/load.py [--concurrency 20] [--rounds 3]
+    python bench/load.py [--clients 20] [--rounds 5] [--num-samples 20] [--run names-transformer]
 """
 import argparse
-import json
+import contextlib
 import os
 import shutil
-import socket
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,94 +28,242 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, machine, save  # noqa: E402
+from makemore.limits import usable_cpus  # noqa: E402
 
-
-def free_port():
+def free_port() -> int:
+    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_app(root: Path, port: int):
-    env = {**os.environ, "MAKEMORE_ROOT": str(root), "GRADIO_ANALYTICS_ENABLED": "False", "MAKEMORE_DEVICE": "cpu"}
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(360):
+@contextlib.contextmanager
+def public_app(**extra_env):
+    """The app on the public preset over a temporary root: (url, server pid); afterwards nothing is left running."""
+    root = Path(tempfile.mkdtemp(prefix="makemore-load-"))
+    port, log = free_port(), root / "app.log"
+    env = {**os.environ, "MAKEMORE_ROOT": str(root), "MAKEMORE_PUBLIC": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "MAKEMORE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1", **extra_env}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}/", log)
+        yield f"http://127.0.0.1:{port}/", proc.pid
+    finally:
+        proc.terminate()
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
-            return proc
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        end_workers(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_until_up(proc, url: str, log: Path, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the app exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
         except OSError:
             time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the app did not start")
+    raise SystemExit(f"the app did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def end_workers(root: Path):
+    """Kill the training processes the app left running (found by pid, checked to be ours)."""
+    import json
+    from makemore.jobs import is_worker_of
+    from makemore.store import Run
+    for status in root.glob("**/checkpoints/*/status.json"):
+        try:
+            pid = json.loads(status.read_text()).get("pid")
+        except (OSError, ValueError):
+            continue
+        if is_worker_of(pid, Run(status.parent)):
+            os.kill(pid, signal.SIGKILL)
+
+
+def percentiles(latencies: list[float], failures: list[str]) -> dict:
+    ordered = sorted(latencies)
+    pick = (lambda q: round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)) if ordered else \
+        (lambda q: None)
+    return {"requests": len(latencies) + len(failures), "ok": len(latencies), "failed": len(failures),
+            "failures": failures[:5], "p50_s": round(statistics.median(ordered), 3) if ordered else None,
+            "p95_s": pick(0.95), "max_s": round(ordered[-1], 3) if ordered else None}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sampling_rounds(clients, keys, run_id, rounds, num_samples, server_pid) -> dict:
+    """`rounds` bursts of one /sample request per client, all sent at once; latency of each as the client sees it,
+    and the CPU time the server and these clients spent per request (they share this machine's cores)."""
+    latencies, failures, lock = [], [], threading.Lock()
+    server, client, wall = cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+
+    def one(i, barrier):
+        barrier.wait()
+        start = time.perf_counter()
+        try:
+            frame = clients[i].predict(run_id=run_id, num_samples=num_samples, seed=i, workspace=keys[i],
+                                       api_name="/sample")[0]
+            rows = frame["data"] if isinstance(frame, dict) else frame
+            assert len(rows) == num_samples, f"{len(rows)} rows instead of {num_samples}"
+            with lock:
+                latencies.append(time.perf_counter() - start)
+        except Exception as e:  # counted and reported, never hidden
+            with lock:
+                failures.append(f"{type(e).__name__}: {e}"[:300])
+
+    for _ in range(rounds):
+        barrier = threading.Barrier(len(clients))
+        threads = [threading.Thread(target=one, args=(i, barrier)) for i in range(len(clients))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    n = max(1, rounds * len(clients))
+    return {**percentiles(latencies, failures), "wall_s": round(time.perf_counter() - wall, 2),
+            "server_cpu_ms_per_request": round(1000 * (cpu_seconds(server_pid) - server) / n, 1),
+            "client_cpu_ms_per_request": round(1000 * (time.process_time() - client) / n, 1)}
+
+
+def status(client, run_id, key) -> dict:
+    return client.predict(run_id, key, api_name="/run_status")["status"]
+
+
+def wait_state(client, run_id, key, states, timeout=120, interval=0.1) -> dict:
+    """Poll a run's status until its state is one of `states`; that status."""
+    start = time.perf_counter()
+    while True:
+        now = status(client, run_id, key)
+        if now["state"] in states:
+            return now
+        if time.perf_counter() - start > timeout:
+            raise SystemExit(f"{run_id} still {now['state']} after {timeout} s: {now.get('error')}")
+        time.sleep(interval)
+
+
+def start(client, key, arch, seconds, seed) -> str:
+    run_id, _ = client.predict(dataset="names", arch=arch, amount=seconds, unit="seconds", seed=seed, workspace=key,
+                               api_name="/start_training")
+    return run_id
+
+
+def wait_training(client, run_id, key):
+    """Until the run's worker has started up (imported torch) and recorded its first steps."""
+    wait_state(client, run_id, key, ("running",))
+    while status(client, run_id, key)["step"] == 0:
+        time.sleep(0.1)
+
+
+def sampling(url, server_pid, args) -> dict:
+    """Bursts of concurrent /sample requests from two owners, with nothing training, then with A's job training."""
+    from gradio_client import Client
+
+    control = Client(url, verbose=False)
+    a, b = control.predict(api_name="/new_workspace"), control.predict(api_name="/new_workspace")
+    keys = [a if i % 2 == 0 else b for i in range(args.clients)]
+    # download_files=False: like the page, which fetches the .txt/.csv downloads only when they are clicked
+    clients = [Client(url, verbose=False, download_files=False) for _ in range(args.clients)]  # before timing
+    first = time.perf_counter()
+    sampling_rounds(clients[:2], keys[:2], args.run, 1, args.num_samples, server_pid)  # loads model and data
+    result = {"first_requests_s": round(time.perf_counter() - first, 3),
+              "idle": sampling_rounds(clients, keys, args.run, args.idle_rounds, args.num_samples, server_pid)}
+    job = start(control, a, "transformer", 300, seed=1)
+    wait_training(control, job, a)
+    before = status(control, job, a)
+    result["training"] = sampling_rounds(clients, keys, args.run, args.rounds, args.num_samples, server_pid)
+    after = status(control, job, a)
+    # the job's status records its step every few dozen steps: a coarse but honest sign of its progress
+    result["training"]["job"] = {"state": after["state"], "threads": usable_cpus(),  # one slot: every core
+                                 "steps_recorded_during_load": after["step"] - before["step"]}
+    return result
+
+
+def flood(url) -> dict:
+    """A fills their job cap; a further start is refused; then the seconds until B's new job is running."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(url, verbose=False)
+    a, b = client.predict(api_name="/new_workspace"), client.predict(api_name="/new_workspace")
+    first = start(client, a, "transformer", 300, seed=1)
+    wait_training(client, first, a)
+    second = start(client, a, "transformer", 300, seed=2)
+    wait_state(client, second, a, ("running",))
+    try:
+        start(client, a, "transformer", 300, seed=3)
+        refused = None
+    except AppError as e:
+        refused = str(e)
+    began = time.perf_counter()
+    bobs = start(client, b, "bigram", 60, seed=1)
+    queued = status(client, bobs, b)["state"]
+    wait_state(client, bobs, b, ("running",), timeout=180, interval=0.05)
+    waited = time.perf_counter() - began
+    while status(client, bobs, b)["step"] == 0:  # its worker has started up and trains
+        time.sleep(0.05)
+    training = time.perf_counter() - began
+    return {"a_third_start_refused": refused, "b_state_after_start": queued,
+            "b_seconds_until_running": round(waited, 2), "b_seconds_until_first_steps": round(training, 2),
+            "a_states_after": [status(client, run, a)["state"] for run in (first, second)]}
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--concurrency", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=3)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clients", type=int, default=20, help="concurrent sampling clients, half per owner")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--idle-rounds", type=int, default=2, help="baseline rounds with nothing training")
     p.add_argument("--num-samples", type=int, default=20)
+    p.add_argument("--run", default="names-transformer", help="the shipped run to sample from")
+    p.add_argument("--out", default="load")
     args = p.parse_args()
-    from gradio_client import Client
 
-    tmp = Path(tempfile.mkdtemp())
-    (tmp / "checkpoints").mkdir()
-    subprocess.run([sys.executable, "-m", "makemore", "-i", str(ROOT / "datasets/names.txt"), "-o",
-                    str(tmp / "checkpoints/names-sampler"), "--type", "transformer", "--max-steps", "200",
-                    "--device", "cpu"], check=True, capture_output=True)
-    port = free_port()
-    app = start_app(tmp, port)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        client = Client(url, verbose=False)
-        training, _ = client.predict("names", "gru", api_name="/start_training")
-        latencies, failures = [], []
+    result = {"machine": machine(), "clients": args.clients, "rounds": args.rounds, "num_samples": args.num_samples,
+              "run": args.run}
+    with public_app() as (url, server_pid):
+        result.update(sampling(url, server_pid, args))
+    with public_app(MAKEMORE_MAX_JOBS="2") as (url, _):
+        result["flood"] = flood(url)
+    report(result)
+    path = save(args.out, result)
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    failed = result["idle"]["failed"] + result["training"]["failed"]
+    return 0 if not failed else 1
 
-        clients = [Client(url, verbose=False) for _ in range(args.concurrency)]  # connected before timing
 
-        def one(i):
-            c = clients[i]
-            t = time.perf_counter()
-            try:
-                frame = c.predict("names-sampler", 1.0, 0, 1.0, args.num_samples, "", i, api_name="/sample")[0]
-                rows = frame["data"] if isinstance(frame, dict) else frame
-                assert len(rows) == args.num_samples, f"{len(rows)} rows"
-                latencies.append(time.perf_counter() - t)
-            except Exception as e:  # counted and reported, never hidden
-                failures.append(f"{type(e).__name__}: {e}")
-
-        for _ in range(args.rounds):
-            threads = [threading.Thread(target=one, args=(i,)) for i in range(args.concurrency)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-        status = client.predict(training, api_name="/run_status")
-        client.predict(training, api_name="/stop_training")
-    finally:
-        app.terminate()
-        app.wait(timeout=20)
-        time.sleep(1)
-        shutil.rmtree(tmp, ignore_errors=True)
-    latencies.sort()
-    result = {
-        "concurrency": args.concurrency, "rounds": args.rounds, "requests": args.concurrency * args.rounds,
-        "ok": len(latencies), "failed": len(failures), "failures": failures[:5],
-        "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
-        "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
-        "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
-        "training_state_during_load": status["status"]["state"] if isinstance(status, dict) else str(status),
-    }
-    print(f"{'requests':>9} {'ok':>4} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  training job")
-    print(f"{result['requests']:>9} {result['ok']:>4} {result['failed']:>7} {result['p50_ms']:>8} "
-          f"{result['p95_ms']:>8} {result['max_ms']:>8}  {result['training_state_during_load']}")
-    for failure in failures[:5]:
-        print("failed:", failure)
-    out = ROOT / "bench" / "results" / "load.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    return 0 if not failures else 1
+def report(result: dict):
+    print(f"{result['clients']} concurrent /sample requests ({result['num_samples']} samples of {result['run']}, "
+          f"2 owners), {result['machine']['cpus']} CPUs, load average {result['machine']['load_avg']}")
+    print(f"first request per owner (model and data set load): {result['first_requests_s']} s")
+    print(f"{'phase':<18} {'requests':>8} {'ok':>4} {'failed':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} "
+          f"{'server CPU ms/req':>17} {'client CPU ms/req':>17}")
+    for phase, title in (("idle", "nothing training"), ("training", "a job training")):
+        r = result[phase]
+        print(f"{title:<18} {r['requests']:>8} {r['ok']:>4} {r['failed']:>6} {r['p50_s']!s:>7} {r['p95_s']!s:>7} "
+              f"{r['max_s']!s:>7} {r['server_cpu_ms_per_request']:>17} {r['client_cpu_ms_per_request']:>17}")
+        for failure in r["failures"]:
+            print("  failed:", failure)
+    job, wall = result["training"]["job"], result["training"]["wall_s"]
+    print(f"the job meanwhile ({job['threads']} threads, nice 10): {job['state']}, "
+          f"{job['steps_recorded_during_load']} steps recorded in the {wall} s of load")
+    f = result["flood"]
+    print(f"\nflood: owner A holds both slots; A's third start: "
+          f"{'refused: ' + f['a_third_start_refused'] if f['a_third_start_refused'] else 'ACCEPTED'}")
+    print(f"owner B's job: {f['b_state_after_start']} at start, running after {f['b_seconds_until_running']} s, "
+          f"first steps recorded after {f['b_seconds_until_first_steps']} s; "
+          f"A's jobs then: {', '.join(f['a_states_after'])}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .errors import ConfigError, DataError, QuotaError
 from .finetune import create_finetune_run, source_arch
+from .limits import usable_cpus
 from .models import get_architecture
 from .owners import Owners
 from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
@@ -100,7 +101,7 @@ class JobManager:
 
     @property
     def threads_per_job(self) -> int:
-        return max(1, (os.cpu_count() or 1) // max(1, self.limits.max_jobs))
+        return max(1, usable_cpus() // max(1, self.limits.max_jobs))
 
     # --- creating, stopping, resuming -----------------------------------------------------
     def create(self, dataset: str, arch: str | None, model: dict | None = None, *, seconds: float | None = None,

@@ -5,8 +5,34 @@ On Hugging Face Spaces (SPACE_ID set), with MAKEMORE_PUBLIC=1, or when the app i
 overridden one by one with its MAKEMORE_MAX_* (or MAKEMORE_IDLE_*, MAKEMORE_MIN_*) variable.
 A limit of 0 means "no limit" where the field says so.
 """
+import math
 import os
 from dataclasses import dataclass, fields
+
+
+def usable_cpus() -> int:
+    """The cores this process may use: its CPU affinity, capped by a container's CPU quota (in a container such
+    as a Hugging Face Space, os.cpu_count() counts the whole host, not the 2 vCPUs the Space gets)."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(count, math.ceil(quota)) if quota else count)
+
+
+def _cgroup_cpu_quota(cgroup="/sys/fs/cgroup") -> float | None:
+    """CPUs allowed by the cgroup's CFS quota (v2 cpu.max, else v1), None where there is none."""
+    for quota_file, period_file in ((f"{cgroup}/cpu.max", None),
+                                    (f"{cgroup}/cpu/cpu.cfs_quota_us", f"{cgroup}/cpu/cpu.cfs_period_us")):
+        try:
+            with open(quota_file) as f:
+                quota, *rest = f.read().split()
+            if period_file:
+                with open(period_file) as f:
+                    rest = f.read().split()
+            if quota not in ("max", "-1") and rest and float(rest[0]) > 0:
+                return float(quota) / float(rest[0])
+        except (OSError, ValueError):
+            continue
+    return None
 
 _LOCAL = dict(
     max_upload_bytes=50_000_000,
@@ -16,7 +42,7 @@ _LOCAL = dict(
     max_params=50_000_000,
     max_steps=1_000_000,
     max_time_budget=24 * 3600,
-    max_jobs=max(1, (os.cpu_count() or 2) // 2),
+    max_jobs=max(1, usable_cpus() // 2),
     max_runs_per_dataset=0,  # 0 = keep every run
     max_batch_size=65536,
     max_job_seconds=0,  # wall-clock cap per job, whatever its step limit; 0 = none

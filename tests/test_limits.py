@@ -1,8 +1,11 @@
 """Limits come from the environment, with a public-demo preset on Hugging Face Spaces."""
+import os
+
 import pytest
 
+from makemore import limits as limits_module
 from makemore.errors import ConfigError
-from makemore.limits import load_limits
+from makemore.limits import load_limits, usable_cpus
 from makemore.models import make_config
 from makemore.train import make_train_config
 
@@ -35,3 +38,20 @@ def test_public_limits_refuse_big_models_and_long_runs():
         make_train_config("transformer", limits, time_budget=3600)
     with pytest.raises(ConfigError, match="step limit or a time budget"):
         make_train_config("transformer", limits, max_steps=-1)
+
+
+def test_usable_cpus_follow_a_containers_cpu_quota(tmp_path, monkeypatch):
+    """In a container (a Space) os.cpu_count() counts the host; the cgroup quota says what the app may use."""
+    (tmp_path / "cpu.max").write_text("200000 100000\n")  # cgroup v2: 2 CPUs
+    assert limits_module._cgroup_cpu_quota(tmp_path) == 2.0
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert limits_module._cgroup_cpu_quota(tmp_path) is None
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("150000\n")  # cgroup v1: 1.5 CPUs
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert limits_module._cgroup_cpu_quota(tmp_path) == 1.5
+    monkeypatch.setattr(limits_module, "_cgroup_cpu_quota", lambda: 1.5)
+    assert usable_cpus() == min(2, len(os.sched_getaffinity(0)))
+    monkeypatch.setattr(limits_module, "_cgroup_cpu_quota", lambda: None)
+    assert usable_cpus() == len(os.sched_getaffinity(0))

@@ -131,6 +131,25 @@ def test_csv_downloads_open_right_in_spreadsheets(tmp_path):
     assert open(txt, encoding="utf-8").read().splitlines() == texts  # the .txt keeps the samples as they are
 
 
+def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, monkeypatch):
+    """Sampling requests run side by side (and other servers share /tmp): an entry that vanishes between
+    listing and checking its age is skipped, not a failed request; folders over an hour old go."""
+    import os
+    import time
+
+    from makemore.ui import sample_tab
+
+    monkeypatch.setattr(sample_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+    base = tmp_path / "makemore-downloads"
+    (base / "old").mkdir(parents=True)
+    os.utime(base / "old", (time.time() - 7200, time.time() - 7200))
+    (base / "fresh").mkdir()
+    (base / "vanished").symlink_to(base / "removed-just-now")  # listed, but stat() finds nothing
+    folder = sample_tab.download_folder()
+    assert folder.parent == base and folder.is_dir()
+    assert not (base / "old").exists() and (base / "fresh").is_dir()
+
+
 def test_the_train_tab_shows_the_overfitting_note(jobs):
     from makemore.ui.common import Context
     from makemore.ui.train_tab import progress

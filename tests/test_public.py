@@ -144,3 +144,10 @@ def test_absurd_numbers_and_huge_requests_get_clear_messages(visitors, public_ap
             "at most 24 runs")
     refused(lambda: v.alice.predict(dataset=v.dataset, arch="bigram", amount=10**9, unit="steps", workspace=v.a,
                                     api_name="/start_training"), "over this server's limit")
+
+
+def test_an_unexpected_file_error_names_no_server_path():
+    from makemore.ui.common import unexpected
+
+    message = unexpected(FileNotFoundError(2, "No such file or directory", "/tmp/makemore-downloads/tmpwjg2yw9p"))
+    assert "No such file or directory" in message and "/tmp" not in message

@@ -167,3 +167,14 @@ def test_every_api_endpoint_keeps_its_name_and_parameters(jobs):
         assert [p["parameter_name"] for p in got] == parameters + ["workspace"], name
         assert got[-1]["parameter_has_default"] and got[-1]["parameter_default"] is None, name
     assert info["/new_workspace"]["parameters"] == []
+
+
+def test_sampling_scoring_and_comparing_share_one_queue_group_sized_for_the_cpu(jobs):
+    """Page events and API endpoints alike: as many at once as there are cores, never one group per event."""
+    from makemore.limits import usable_cpus
+    from makemore.ui import build_demo
+
+    fns = build_demo(jobs.owners, jobs).fns.values()
+    grouped = {fn.api_name for fn in fns if fn.concurrency_id == "cpu"}
+    assert {"sample", "score_line", "compare_runs"} <= grouped and len(grouped) == 7, grouped  # + 4 page events
+    assert {fn.concurrency_limit for fn in fns if fn.concurrency_id == "cpu"} == {usable_cpus()}

@@ -27,11 +27,15 @@ import plotly.graph_objects as go
 
 from ..errors import MakemoreError
 from ..jobs import JobManager
+from ..limits import usable_cpus
 from ..owners import Owners
 from ..sample import mark_origin
 from ..workspace import Workspace
 
 VISITOR: contextvars.ContextVar[Workspace] = contextvars.ContextVar("visitor")
+# Sampling, scoring and comparing (page events and API endpoints alike) share one queue group, as many at once as
+# there are cores: more would only take turns on the same cores and slow every request of a burst down.
+CPU_BOUND = dict(concurrency_id="cpu", concurrency_limit=usable_cpus())
 
 
 @dataclass
@@ -151,7 +155,8 @@ def friendly(fn):
 def unexpected(e: Exception) -> str:
     """The message for a bug (its traceback goes to the server log)."""
     traceback.print_exc(file=sys.stderr)
-    return f"Something went wrong ({type(e).__name__}: {e}). Try again; if it keeps happening, reload the page."
+    detail = e.strerror if isinstance(e, OSError) and e.strerror else e  # an OSError's text names a server path
+    return f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, reload the page."
 
 
 def in_page(fn, keep: int):
@@ -175,10 +180,10 @@ def in_page(fn, keep: int):
     return wrapper
 
 
-def api_twin(ctx: Context, fn, inputs, outputs, api_name: str):
+def api_twin(ctx: Context, fn, inputs, outputs, api_name: str, **options):
     """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
     raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
-    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name)
+    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
 
 
 def download_folder() -> Path:
@@ -186,7 +191,11 @@ def download_folder() -> Path:
     base = Path(tempfile.gettempdir()) / "makemore-downloads"
     base.mkdir(exist_ok=True)
     for old in base.iterdir():
-        if time.time() - old.stat().st_mtime > 3600:
+        try:
+            stale = time.time() - old.stat().st_mtime > 3600
+        except FileNotFoundError:  # a request beside this one (or another server on this machine) removed it
+            continue
+        if stale:
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=base))
 

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from .common import (Number, Context, api_twin, curve_label, empty_figure, in_page, inputs_for, runs_update, style,
-                     summary_frame)
+from .common import (CPU_BOUND, Number, Context, api_twin, curve_label, empty_figure, in_page, inputs_for,
+                     runs_update, style, summary_frame)
 
 X_AXES = [("training time (s)", "seconds"), ("step", "step")]  # time compares architectures fairly
 MEDALS = ("🥇", "🥈", "🥉")
@@ -134,10 +134,11 @@ def build(ctx: Context) -> SimpleNamespace:
     fields = dict(run_ids=runs, x_axis=x_axis, temperature=temperature, num_samples=num_samples, seed=seed)
     private = dict(api_visibility="private")
     ctx.on(go_button.click, in_page(lambda *values: (*compare_runs(*values), ""), keep=3),
-           inputs_for(compare_runs, fields), [chart, table, samples, message], **private)
+           inputs_for(compare_runs, fields), [chart, table, samples, message], **private, **CPU_BOUND)
     ctx.on(train_all_button.click, in_page(train_all_in_page, keep=1), [dataset, budget, seed],
            [runs, train_message], **private)
-    api_twin(ctx, compare_runs, inputs_for(compare_runs, fields), [chart, table, samples], "compare_runs")
+    api_twin(ctx, compare_runs, inputs_for(compare_runs, fields), [chart, table, samples], "compare_runs",
+             **CPU_BOUND)
     api_twin(ctx, train_all, [dataset, budget, seed], [runs, train_message], "train_all")
     ctx.on(timer.tick, tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", **private)
     return SimpleNamespace(runs=runs, dataset=dataset, load=[(on_load, None, [runs, chart, table])])

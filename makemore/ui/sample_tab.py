@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
-from .common import Number, Context, api_twin, download_folder, in_page, inputs_for
+from .common import CPU_BOUND, Number, Context, api_twin, download_folder, in_page, inputs_for
 
 HINT = pd.DataFrame({"sample": ["Press Sample to draw new lines from the chosen checkpoint."], "origin": [""],
                      "log-prob": [""]})
@@ -88,9 +88,9 @@ def build(ctx: Context) -> SimpleNamespace:
     private = dict(api_visibility="private")
     # in the page, a failed sampling keeps the samples shown before; a failed score replaces the last score
     ctx.on(go.click, in_page(lambda *values: (*sample(*values), ""), keep=3), inputs_for(sample, fields),
-           [table, txt, csv, message], **private)
-    ctx.on(line.submit, in_page(score_own, keep=0), [run_id, line], scored, **private)
-    ctx.on(score.click, in_page(score_own, keep=0), [run_id, line], scored, **private)
-    api_twin(ctx, sample, inputs_for(sample, fields), [table, txt, csv], "sample")
-    api_twin(ctx, score_own, [run_id, line], scored, "score_line")
+           [table, txt, csv, message], **private, **CPU_BOUND)
+    ctx.on(line.submit, in_page(score_own, keep=0), [run_id, line], scored, **private, **CPU_BOUND)
+    ctx.on(score.click, in_page(score_own, keep=0), [run_id, line], scored, **private, **CPU_BOUND)
+    api_twin(ctx, sample, inputs_for(sample, fields), [table, txt, csv], "sample", **CPU_BOUND)
+    api_twin(ctx, score_own, [run_id, line], scored, "score_line", **CPU_BOUND)
     return SimpleNamespace(run_id=run_id)

@@ -136,10 +136,10 @@ def layout(ctx: Context) -> SimpleNamespace:
                     c.more_seconds = Number(0, label="raise time budget to, seconds (0 = keep)", minimum=0,
                                                maximum=limits.max_time_budget)
             with gr.Accordion("Rename or share this run", open=False):
-                with gr.Row():
+                with gr.Row(elem_classes=["mm-run-row"]):  # on a phone: the name full width, Rename below
                     c.new_name = gr.Textbox(label="name", max_lines=1, scale=4, min_width=200, elem_id="train-name")
                     c.rename = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
-                with gr.Row():
+                with gr.Row(equal_height=True):
                     c.publish = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
                     c.unpublish = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
                     c.published = gr.Checkbox(True, visible=False)
