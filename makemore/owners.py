@@ -20,8 +20,8 @@ from pathlib import Path
 
 from .errors import AccessError, CheckpointError, ConfigError
 from .limits import Limits, load_limits
-from .store import INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_json, \
-    check_name, new_run_id, read_json
+from .store import (INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_bytes,
+                    atomic_write_json, check_name, new_run_id, read_json)
 from .workspace import Workspace
 
 KEY = re.compile(r"^mk-[A-Za-z0-9_-]{32}$")
@@ -41,6 +41,14 @@ class Owners:
     @property
     def public(self) -> bool:
         return self.limits.public
+
+    def secret(self) -> str:
+        """A server secret kept under ROOT (made once), e.g. to seal what browsers keep across restarts."""
+        path = self.root / ".secret"
+        if not path.is_file():
+            atomic_write_bytes(path, secrets.token_urlsafe(32).encode())
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     # --- whose workspace ------------------------------------------------------------------
     @staticmethod

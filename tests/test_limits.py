@@ -17,7 +17,7 @@ def test_local_defaults():
 
 def test_public_preset_is_on_automatically_on_spaces():
     limits = load_limits({"SPACE_ID": "someone/makemore"})
-    assert limits.public and limits.max_jobs == 1 and limits.max_params == 2_000_000
+    assert limits.public and limits.max_jobs == 2 and limits.max_params == 2_000_000
     assert limits.max_upload_bytes == 5_000_000 and limits.max_runs_per_dataset == 5
 
 

@@ -137,7 +137,7 @@ def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, m
     import os
     import time
 
-    from makemore.ui import sample_tab
+    from makemore.ui import common as sample_tab  # download_folder lives in ui.common
 
     monkeypatch.setattr(sample_tab.tempfile, "gettempdir", lambda: str(tmp_path))
     base = tmp_path / "makemore-downloads"

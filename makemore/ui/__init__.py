@@ -57,7 +57,7 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
     owners = owners or (jobs.owners if jobs else Owners())
     with gr.Blocks(title="makemore playground", delete_cache=(3600, 3600)) as demo:
         # the visitor's anonymous workspace key, kept in their browser (a new tab or a reload keeps it)
-        key = gr.BrowserState("", storage_key="makemore-workspace")
+        key = gr.BrowserState("", storage_key="makemore-workspace", secret=owners.secret())  # survives a restart
         ctx = Context(owners, jobs or JobManager(owners), key)
         with gr.Row():
             gr.Markdown(INTRO, elem_id="intro")

@@ -53,7 +53,7 @@ class Context:
     def ws(self) -> Workspace:
         return VISITOR.get(self.owners.base)
 
-    def owned(self, fn):
+    def owned(self, fn, quiet_outputs: int | None = None):
         """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
         (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
         injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace."""
@@ -73,6 +73,8 @@ class Context:
             try:
                 visitor = self.owners.workspace(key, user)
             except MakemoreError as e:  # no key, or not a key: said to the caller, whatever the handler
+                if quiet_outputs is not None:  # a page's own event (a timer) before the page has its key
+                    return gr.skip() if quiet_outputs == 1 else (gr.skip(),) * quiet_outputs
                 raise gr.Error(str(e), duration=20, print_exception=False) from None
             token = VISITOR.set(visitor)
             try:
@@ -87,7 +89,9 @@ class Context:
     def on(self, trigger, fn, inputs=None, outputs=None, **options):
         """Register `fn` on `trigger` (e.g. button.click) as an owned event: the key goes in as the last input."""
         inputs = [] if inputs is None else list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        return trigger(self.owned(fn), [*inputs, self.key], outputs, **options)
+        private = options.get("api_visibility") == "private"
+        count = len(outputs) if isinstance(outputs, (list, tuple, set)) else 0 if outputs is None else 1
+        return trigger(self.owned(fn, count if private else None), [*inputs, self.key], outputs, **options)
 
     def run(self, run_id: str):
         """A run the visitor may read: theirs, or one in the gallery."""
