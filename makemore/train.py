@@ -331,17 +331,18 @@ class Trainer:
         self.check_diverged(test_loss)
         record = {"kind": "eval", "step": self.step, "train_loss": train_loss, "test_loss": test_loss, "lr": self.lr,
                   "tokens_per_s": self.speed, "elapsed": at, "time": time.time()}
+        progress = {"step": self.step, "elapsed": at}
         if self.best is None or test_loss < self.best:
             self.best = test_loss
             self.run.save_weights(self.model, self.step, test_loss)
-            self.run.update_status(best_test_loss=test_loss, best_step=self.step)
-        progress = {"progress.step": torch.tensor(self.step), "progress.elapsed": torch.tensor(self.elapsed())}
+            progress.update(best_test_loss=test_loss, best_step=self.step)
+        resume_point = {"progress.step": torch.tensor(self.step), "progress.elapsed": torch.tensor(self.elapsed())}
         self.run.save_weights(self.model, self.step, test_loss, name=LAST,
-                              extra={**self.optimizer.state_tensors(), **progress})
+                              extra={**self.optimizer.state_tensors(), **resume_point})
         samples = generate(self.model, self.vocab, num_samples=self.c.num_samples, seed=self.step, device=self.device)
         self.run.write_samples([s.text for s in samples], self.step)
         self.model.train()
-        self.run.update_status(step=self.step, elapsed=at)
+        self.run.update_status(**progress)  # one status write per evaluation (each write is an fsync)
         self.log(record)
 
     def check_diverged(self, loss_value: float):
