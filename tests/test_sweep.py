@@ -192,3 +192,18 @@ def test_read_manifests_skips_damaged_files(tmp_path):
     assert [(m["sweep_id"], m["file"]) for m in read_manifests(tmp_path)] == [("b", "sweep-b.json"),
                                                                               ("a", "sweep-a.json")]
     assert read_manifests(tmp_path / "missing") == []
+
+
+def test_the_compare_tab_shows_a_sweeps_best_trial_per_architecture(tmp_path):
+    from types import SimpleNamespace
+
+    from makemore.ui.compare_tab import sweep_rows
+
+    best = {"gru": {"run_id": "sweep-a-01-gru", "arch": "gru", "params": 100, "best_test_loss": 2.0, "status": "finished"},
+            "mlp": {"run_id": "sweep-a-02-mlp", "arch": "mlp", "params": 50, "best_test_loss": 1.9, "status": "stopped"}}
+    (tmp_path / "sweep-a.json").write_text(json.dumps({"sweep_id": "a", "created": 1, "trials": [],
+                                                      "best_per_arch": best}))
+    (tmp_path / "sweep-b.json").write_text("{damaged")
+    rows = sweep_rows(SimpleNamespace(ws=SimpleNamespace(runs=tmp_path)))
+    assert rows["run id"].tolist() == ["sweep-a-02-mlp", "sweep-a-01-gru"]  # best first
+    assert rows["best test loss"].tolist() == ["1.9000", "2.0000"]

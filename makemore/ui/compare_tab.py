@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from .common import (CPU_BOUND, Number, Context, api_twin, curve_label, empty_figure, in_page, inputs_for,
+from ..sweep import read_manifests
+from .common import (CPU_BOUND, Number, Context, api_twin, curve_label, empty_figure, in_page, loss4, inputs_for,
                      runs_update, style, summary_frame)
 
 X_AXES = [("training time (s)", "seconds"), ("step", "step")]  # time compares architectures fairly
@@ -69,6 +70,18 @@ def default_runs(ctx: Context) -> list[str]:
     return shipped or [s.id for s in summaries[:8]]
 
 
+def sweep_rows(ctx: Context) -> pd.DataFrame:
+    """A leaderboard of the sweeps whose manifests sit beside the visitor's runs: the best trial per
+    architecture of each sweep, best test loss first (trials are ordinary runs, so Compare can draw them)."""
+    rows = [{"sweep": manifest.get("sweep_id") or manifest["file"], "architecture": arch, "run id": best.get("run_id"),
+             "best test loss": loss4(best.get("best_test_loss")), "params": best.get("params"),
+             "state": best.get("status")}
+            for manifest in read_manifests(ctx.ws.runs) for arch, best in (manifest.get("best_per_arch") or {}).items()
+            if isinstance(best, dict)]
+    rows.sort(key=lambda r: (r["sweep"], r["best test loss"] or "9"))
+    return pd.DataFrame(rows, columns=["sweep", "architecture", "run id", "best test loss", "params", "state"])
+
+
 def build(ctx: Context) -> SimpleNamespace:
     with gr.Row():
         runs = gr.Dropdown(ctx.run_choices(), value=default_runs(ctx), multiselect=True,
@@ -85,6 +98,9 @@ def build(ctx: Context) -> SimpleNamespace:
         seed = Number(42, label="seed", precision=0, min_width=100)
     samples = gr.Dataframe(SIDE_HINT, label="Samples side by side (same settings and seed)", interactive=False,
                            wrap=True, elem_id="compare-samples")
+    with gr.Accordion("Sweeps (python -m makemore sweep): the best trial per architecture", open=False,
+                      visible=not sweep_rows(ctx).empty) as sweeps_box:
+        sweeps = gr.Dataframe(sweep_rows(ctx), interactive=False, wrap=True, elem_id="compare-sweeps")
     with gr.Accordion("Train all architectures", open=True):
         gr.Markdown(f"Queue all {len(ARCHITECTURES)} architectures on one data set, each with the same time "
                     f"budget; {ctx.jobs.limits.max_jobs} train at a time. The curves above refresh as they go.")
@@ -127,9 +143,11 @@ def build(ctx: Context) -> SimpleNamespace:
         return curves(ctx, run_ids, x_axis), leaderboard(ctx, run_ids), now
 
     def on_load():
-        """A fresh page: the default runs chosen, their curves and leaderboard drawn."""
+        """A fresh page: the default runs chosen, their curves and leaderboard drawn; the visitor's sweeps."""
         chosen = default_runs(ctx)
-        return runs_update(ctx, chosen), curves(ctx, chosen), leaderboard(ctx, chosen)
+        found = sweep_rows(ctx)
+        return (runs_update(ctx, chosen), curves(ctx, chosen), leaderboard(ctx, chosen), found,
+                gr.update(visible=not found.empty))
 
     fields = dict(run_ids=runs, x_axis=x_axis, temperature=temperature, num_samples=num_samples, seed=seed)
     private = dict(api_visibility="private")
@@ -141,4 +159,5 @@ def build(ctx: Context) -> SimpleNamespace:
              **CPU_BOUND)
     api_twin(ctx, train_all, [dataset, budget, seed], [runs, train_message], "train_all")
     ctx.on(timer.tick, tick, [runs, x_axis, seen], [chart, table, seen], show_progress="hidden", **private)
-    return SimpleNamespace(runs=runs, dataset=dataset, load=[(on_load, None, [runs, chart, table])])
+    return SimpleNamespace(runs=runs, dataset=dataset,
+                           load=[(on_load, None, [runs, chart, table, sweeps, sweeps_box])])
