@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -76,17 +75,9 @@ def wait_until_up(proc, url: str, log: Path, timeout=240):
 
 
 def end_workers(root: Path):
-    """Kill the training processes the app left running (found by pid, checked to be ours)."""
-    import json
-    from makemore.jobs import is_worker_of
-    from makemore.store import Run
-    for status in root.glob("**/checkpoints/*/status.json"):
-        try:
-            pid = json.loads(status.read_text()).get("pid")
-        except (OSError, ValueError):
-            continue
-        if is_worker_of(pid, Run(status.parent)):
-            os.kill(pid, signal.SIGKILL)
+    """Kill the training processes the app left running."""
+    from makemore.jobs import kill_workers
+    kill_workers(root)
 
 
 def percentiles(latencies: list[float], failures: list[str]) -> dict:

@@ -90,9 +90,13 @@ def main(argv=None) -> int:
     if argv and argv[0] == "sweep":
         from .sweep_cli import sweep_main
         return sweep_main(argv[1:])
-    args = parser().parse_args(argv)
+    return reporting_errors(run_cli, parser().parse_args(argv))
+
+
+def reporting_errors(command, args) -> int:
+    """command(args)'s exit code; a MakemoreError is one line on stderr (exit 1), Ctrl-C says so (130)."""
     try:
-        return run_cli(args)
+        return command(args)
     except MakemoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -72,6 +72,19 @@ def unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def kill_workers(root) -> list[int]:
+    """Kill every makemore worker training a run under `root` (found by its status's pid, checked to be ours):
+    for tests and benchmarks that leave no process behind. Returns the pids killed."""
+    killed = []
+    for path in Path(root).glob("**/checkpoints/*/status.json"):
+        run = Run(path.parent)
+        pid = run.status().pid
+        if is_worker_of(pid, run):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
+
+
 class JobManager:
     """Creates, queues, starts, stops and resumes training jobs, for every owner.
 

@@ -1,9 +1,7 @@
 """`python -m makemore sweep`: train architectures x a hyperparameter grid as ordinary runs on Ray Tune."""
 import argparse
 import os
-import sys
 
-from .errors import MakemoreError
 from .models import ARCHITECTURES
 from .sweep import SCHEDULERS, import_ray, plan_sweep, run_sweep
 
@@ -40,23 +38,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def sweep_main(argv) -> int:
-    args = parser().parse_args(argv)
-    try:
-        import_ray()  # without the extra: one line saying what to install, before any other work
-        plan = plan_sweep(args.input_file, args.work_dir, args.archs, args.grid, args.budget,
-                          scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
-                          gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
-                          max_concurrent=args.max_concurrent, max_steps=args.max_steps, seed=args.seed,
-                          storage_path=args.storage_path)
-        print(f"sweep {plan.sweep_id}: {len(plan.trials)} trials of {plan.budget:g} s on {plan.dataset['name']} "
-              f"into {plan.root}", flush=True)
-        manifest = run_sweep(plan, args.address, args.num_cpus, progress=lambda line: print(line, flush=True))
-    except MakemoreError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    from .cli import reporting_errors
+    return reporting_errors(run_sweep_cli, parser().parse_args(argv))
+
+
+def run_sweep_cli(args) -> int:
+    import_ray()  # without the extra: one line saying what to install, before any other work
+    plan = plan_sweep(args.input_file, args.work_dir, args.archs, args.grid, args.budget,
+                      scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
+                      gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
+                      max_concurrent=args.max_concurrent, max_steps=args.max_steps, seed=args.seed,
+                      storage_path=args.storage_path)
+    print(f"sweep {plan.sweep_id}: {len(plan.trials)} trials of {plan.budget:g} s on {plan.dataset['name']} "
+          f"into {plan.root}", flush=True)
+    manifest = run_sweep(plan, args.address, args.num_cpus, progress=lambda line: print(line, flush=True))
     print_leaderboard(manifest)
     print(f"manifest: {os.path.join(plan.root, plan.manifest_path.name)}")
     return 0

@@ -13,6 +13,25 @@ TWENTY_NAMES = [
 ]
 
 
+# Debian's Chromium for the browser tests (test.sh installs it), driven by Playwright
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (it fails, never skips, if Chromium is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def names_file():
     return ROOT / "datasets" / "names.txt"
@@ -34,18 +53,9 @@ def free_port() -> int:
 
 
 def kill_workers(root: Path):
-    """End the training processes the app under test left running (found by pid, checked to be ours)."""
-    import json
-    import signal
-    from makemore.jobs import is_worker_of
-    from makemore.store import Run
-    for status in root.glob("checkpoints/*/status.json"):
-        try:
-            pid = json.loads(status.read_text()).get("pid")
-        except (OSError, ValueError):
-            continue
-        if is_worker_of(pid, Run(status.parent)):
-            os.kill(pid, signal.SIGKILL)
+    """End the training processes the app under test left running."""
+    from makemore.jobs import kill_workers as kill
+    kill(root)
 
 
 def wait_for(predicate, timeout=60, what="condition", interval=0.05):

@@ -7,12 +7,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from makemore.models import ARCHITECTURES
-from tests.conftest import ROOT
+from tests.conftest import ARGS, CHROMIUM, SHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SHOTS = ROOT / "artifacts" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 

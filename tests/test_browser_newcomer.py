@@ -7,10 +7,10 @@ import re
 import shutil
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT, kill_workers, start_app, stop_app
-from tests.test_browser import ARGS, CHROMIUM, SHOTS, choose
+from tests.test_browser import SHOTS, choose
 
 PREFIXES = ["Über", "Grün", "Schön", "Müll", "Bär", "Größ", "Käs", "Öl", "Flüg", "Läng", "Hüg", "Tür", "Rück", "Süß",
             "Fröh", "Mär", "Kün", "Löw", "Häus", "Spür"]
@@ -31,15 +31,6 @@ def app(tmp_path_factory):
     yield root, url
     stop_app(proc)
     kill_workers(root)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def shot(page, name):

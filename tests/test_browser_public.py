@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import kill_workers, start_app, stop_app, wait_for
-from tests.test_browser import ARGS, CHROMIUM, SHOTS, choose
+from tests.test_browser import SHOTS, choose
 
 PETS = ["rex", "bella", "luna", "max", "charlie", "lucy", "cooper", "daisy", "milo", "bailey", "coco", "rocky",
         "sadie", "buddy", "molly", "toby", "lola", "bear", "ruby", "duke", "zoe", "leo", "rosie", "jack", "penny",
@@ -29,15 +29,6 @@ def app(tmp_path_factory):
     yield root, url
     stop_app(proc)
     kill_workers(root)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def visitor(browser, url, **viewport):

@@ -7,11 +7,11 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..sample import ORIGIN_LABELS, generate, score_line
+from ..shortlist import safe_cell
 from .common import CPU_BOUND, Number, Context, api_twin, download_folder, in_page, inputs_for
 
 HINT = pd.DataFrame({"sample": ["Press Sample to draw new lines from the chosen checkpoint."], "origin": [""],
                      "log-prob": [""]})
-FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet would run a cell starting with these as a formula
 
 
 def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_samples=20, prefix="",
@@ -28,8 +28,9 @@ def sample_frame(ctx: Context, run_id, temperature=1.0, top_k=0, top_p=1.0, num_
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would take for a formula ("=cmd|...", "+1", "@SUM") start with ' instead."""
-    return frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+    """Text cells a spreadsheet would take for a formula ("=cmd|...", "+1", "@SUM") start with ' instead
+    (the shortlist's rule, shortlist.safe_cell)."""
+    return frame.map(safe_cell)
 
 
 def write_downloads(frame: pd.DataFrame, folder: Path, stem: str) -> tuple[str, str]:
