@@ -32,6 +32,23 @@ def browser():
         browser.close()
 
 
+def open_page(browser_or_context, url, width=1280, height=900, **options):
+    """A new page on `url`, once the app has put the visitor's data sets and runs in place (a choice made
+    before that would be replaced by the page-load defaults)."""
+    page = browser_or_context.new_page(**options)
+    if width:
+        page.set_viewport_size({"width": width, "height": height})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    return loaded(page)
+
+
+def loaded(page):
+    """`page` once the app's page-load events have put the visitor's work in place (after a goto or reload)."""
+    page.wait_for_selector("body[data-loaded=true]", state="attached")
+    return page
+
+
 @pytest.fixture
 def names_file():
     return ROOT / "datasets" / "names.txt"

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from makemore.models import ARCHITECTURES
-from tests.conftest import ARGS, CHROMIUM, SHOTS
+from tests.conftest import ARGS, CHROMIUM, SHOTS, open_page
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
@@ -17,9 +17,7 @@ def page(app_server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)  # fails if it is missing
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(app_server.url)
+        page = open_page(browser, app_server.url, 1400, 1000)
         yield page
         browser.close()
 

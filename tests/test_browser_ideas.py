@@ -3,33 +3,23 @@ starred, the shortlist exported as .csv, still there after a reload, one unstarr
 that never scrolls sideways. Screenshots go to artifacts/screenshots/."""
 import pytest
 from gradio_client import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHOTS, loaded, open_page
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SHOTS = ROOT / "artifacts" / "screenshots"
 NAMES = set((ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").split())
 
 
-@pytest.fixture(scope="module")
-def browser(app_server):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="module", autouse=True)
+def empty_shortlist(app_server):
+    """The app is shared with other modules: start with an empty shortlist."""
     api = Client(app_server.url, verbose=False)
-    for item in api.predict(api_name="/shortlist"):  # the app is shared with other modules: start empty
+    for item in api.predict(api_name="/shortlist"):
         api.predict(item["text"], api_name="/shortlist_remove")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def open_ideas(browser, url, width, height):
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
-    page.set_default_timeout(60_000)
-    page.goto(url)
+    page = open_page(browser, url, width, height, accept_downloads=True)
     page.get_by_role("tab", name="Ideas").click()
     return page
 
@@ -79,6 +69,7 @@ def test_generate_star_export_and_reload(browser, app_server, tmp_path):
     page.screenshot(path=str(SHOTS / "ideas-desktop.png"), full_page=True)
 
     page.reload()
+    loaded(page)
     page.get_by_role("tab", name="Ideas").click()
     expect(page.locator("#ideas-shortlist label")).to_have_count(2)
     assert shortlist(page) == [ideas[0], ideas[3]]

@@ -6,16 +6,12 @@ import re
 
 import pytest
 from gradio_client import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import SHOTS, open_page, wait_for
 
 expect.set_options(timeout=30_000)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SHOTS = ROOT / "artifacts" / "screenshots"
 SHIPPED = ["names-transformer", "names-gru"]
 VIEWS = ["inside-probs", "writer-plot", "inside-embedding", "inside-hidden", "inside-attention", "inside-health",
          "inside-updates", "inside-bigram"]
@@ -33,20 +29,8 @@ def client(app):
     return Client(app.url, verbose=False)
 
 
-@pytest.fixture(scope="module")
-def browser(app):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)  # fails if it is missing
-        yield browser
-        browser.close()
-
-
 def open_tab(browser, url, width, height):
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    expect(page.locator("#data-summary")).to_contain_text("lines")  # loaded, and the tab bar laid out
+    page = open_page(browser, url, width, height)
     tab = page.get_by_role("tab", name="Look inside")
     if not tab.is_visible():  # a phone: the tabs that do not fit are in gradio's "..." menu
         page.get_by_role("button", name="More tabs").click()
@@ -83,18 +67,20 @@ def show_run(page, run_id, line, client=None):
         expect(page.locator(f"#{view} .js-plotly-plot")).to_be_visible()
 
 
-def write_a_line(page):
-    """Click "m" (or the likeliest character), then always the likeliest, until <end> is the likeliest."""
+def write_a_line(page, client, run_id):
+    """Click "m" (or the likeliest character), then always the likeliest, until <end> is the likeliest. Each
+    time the page offers what the /next_char_choices endpoint gives for the line so far."""
     status = page.locator("#writer-status")
     page.get_by_role("button", name="Start over").click()
     expect(status).to_contain_text("Pick the first character")
     written = ""
     for _ in range(20):
+        _, numbers = client.predict(run_id, written, 8, api_name="/next_char_choices")
+        texts = [f"{label} {p:.0%}" for label, _, p in numbers["choices"]]
         options = page.locator("#writer-choices label")
-        expect(options.first).to_be_visible()
-        texts = options.all_inner_texts()
+        expect(options).to_have_text(texts)
         choice = next((t for t in texts if t.startswith("m ")), texts[0]) if not written else texts[0]
-        options.filter(has_text=choice).first.click()
+        options.nth(texts.index(choice)).click()
         if choice.startswith("<end>"):
             break
         written += choice.split()[0]
@@ -116,12 +102,12 @@ def check_views(page, run_id):
     expect(plot_title(page, "inside-bigram")).to_contain_text("Bigram counts of “names”")
 
 
-def test_every_view_of_the_shipped_runs_on_a_laptop(browser, app):
+def test_every_view_of_the_shipped_runs_on_a_laptop(browser, app, client):
     page = open_tab(browser, app.url, 1280, 900)
     for run_id in SHIPPED:
         arch = run_id.split("-")[1]
         check_views(page, run_id)
-        assert re.fullmatch("[a-z]+", write_a_line(page))
+        assert re.fullmatch("[a-z]+", write_a_line(page, client, run_id))
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         page.screenshot(path=str(SHOTS / f"lookinside-{arch}-desktop.png"), full_page=True)
         for view in ["inside-probs", "inside-hidden", "inside-embedding"] + ["inside-attention"] * (arch == "transformer"):

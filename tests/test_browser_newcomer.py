@@ -9,7 +9,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, kill_workers, start_app, stop_app
+from tests.conftest import ROOT, kill_workers, loaded, open_page, start_app, stop_app
 from tests.test_browser import SHOTS, choose
 
 PREFIXES = ["Über", "Grün", "Schön", "Müll", "Bär", "Größ", "Käs", "Öl", "Flüg", "Läng", "Hüg", "Tür", "Rück", "Süß",
@@ -62,9 +62,7 @@ def upload(page, name, content: bytes):
 
 def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     root, url = app
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page.set_default_timeout(60_000)
-    page.goto(url)
+    page = open_page(browser, url, accept_downloads=True)
     expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)
     message = page.locator("#data-message")
 
@@ -104,6 +102,7 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
 
     # a reload during training shows the running job, not a shipped run
     page.reload()
+    loaded(page)
     open_tab(page, "Train")
     expect(page.locator("#train-run input")).to_have_value(re.compile("^deutsche-woerter · mlp"), timeout=WAIT)
     expect(page.locator("#train-status")).to_contain_text("Training")
@@ -181,9 +180,7 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
 
 def test_no_tab_scrolls_sideways_on_a_phone(app, browser):
     root, url = app
-    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page.set_default_timeout(60_000)
-    page.goto(url)
+    page = open_page(browser, url, 390, 844, is_mobile=True, has_touch=True)
     expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)
     for tab in TABS:
         open_tab(page, tab)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import kill_workers, start_app, stop_app, wait_for
+from tests.conftest import kill_workers, loaded, open_page, start_app, stop_app, wait_for
 from tests.test_browser import SHOTS, choose
 
 PETS = ["rex", "bella", "luna", "max", "charlie", "lucy", "cooper", "daisy", "milo", "bailey", "coco", "rocky",
@@ -34,9 +34,7 @@ def app(tmp_path_factory):
 def visitor(browser, url, **viewport):
     """A new anonymous visitor: a browser context of its own (its own storage, so its own workspace key)."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
+    page = open_page(context, url, width=None)
     expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)  # the page has loaded
     return context, page
 
@@ -106,6 +104,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
 
     # Alice's reload (same browser storage, same workspace key) still shows her data set and run
     alice.reload()
+    loaded(alice)
     expect(alice.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)
     assert "pets" in options(alice, "data-dataset")
     open_tab(alice, "Train")
@@ -118,9 +117,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
     expect(alice.locator("#train-run-message")).to_contain_text(f"?run={run_id}", timeout=WAIT)
     expect(alice.locator("#train-run-message")).to_contain_text("is in the gallery")
     alice.screenshot(path=str(SHOTS / "public-desktop-train-share.png"), full_page=True)
-    phone = alice_context.new_page()  # Alice on a phone-sized window of the same browser
-    phone.set_viewport_size({"width": 390, "height": 844})
-    phone.goto(url)
+    phone = open_page(alice_context, url, 390, 844)  # Alice on a phone-sized window of the same browser
     open_tab(phone, "Train")
     expect(phone.locator("#train-run input")).to_have_value(run_name, timeout=WAIT)
     phone.get_by_text("Rename or share this run", exact=True).click()
@@ -133,6 +130,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
 
     # Bob opens the share link: the run is selected in Train, with its curves, and he can sample it
     bob.goto(f"{url}?run={run_id}")
+    loaded(bob)
     open_tab(bob, "Train")
     expect(bob.locator("#train-run input")).to_have_value(f"{run_name} (gallery)", timeout=WAIT)
     expect(bob.locator("#train-status")).to_contain_text("Finished", timeout=WAIT)
@@ -178,6 +176,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
     alice.locator("#train-unpublish").click()
     expect(alice.locator("#train-run-message")).to_contain_text("private again", timeout=WAIT)
     bob.reload()
+    loaded(bob)
     expect(bob.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)
     open_tab(bob, "Train")
     expect(bob.locator("#train-run input")).not_to_have_value(f"{run_name} (gallery)", timeout=WAIT)

@@ -42,6 +42,8 @@ CSS = """
 .mm-error, .mm-error * { color: #991b1b !important; }
 .block.mm-warn, #train-status blockquote { background: #fffbeb; border: 1px solid #fcd34d !important; }
 #train-status blockquote { border-left-width: 4px !important; color: #78350f; }
+/* until the page has this visitor's work (LOADED_JS), a choice would be undone by the defaults: none is taken */
+body:not([data-loaded]) .gradio-container .tabitem { pointer-events: none; opacity: 0.6; }
 @media (max-width: 640px) {
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
   #intro h1 { font-size: 1.5em; }
@@ -51,6 +53,14 @@ CSS = """
   .mm-run-row > :first-child { flex-basis: 100% !important; }
 }
 """ + lookinside_tab.CSS
+
+
+# marks the page as loaded (<body data-loaded="true">) once the visitor's data sets and runs are in place: a
+# choice made earlier would be replaced by the page-load defaults, so the tabs take none before (CSS above).
+# Browser tests wait for the mark. If loading never ends (a lost connection), the tabs open after 20 s anyway.
+LOADED_JS = "() => { document.body.dataset.loaded = 'true'; }"
+HEAD = ("<script>setTimeout(() => { if (!document.body.dataset.loaded) document.body.dataset.loaded = 'late'; }, "
+        "20000);</script>")
 
 
 def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> gr.Blocks:
@@ -113,8 +123,9 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
             return run_update(ctx, run_id), run_update(ctx, run_id, with_weights=True), runs_update(ctx, [run_id])
 
         ctx.on(data.select, datasets, data_ui.dataset, data_ui.dataset, **private)
-        ctx.on(ideas.select, lambda r: (run_refresh(ctx, r, with_weights=True), *ideas_ui.show_shortlist()),
-               ideas_ui.run_id, [ideas_ui.run_id, *ideas_ui.listed], **private)
+        ctx.on(ideas.select, lambda r, shown: (run_refresh(ctx, r, with_weights=True),
+                                               *ideas_ui.refresh_shortlist(shown)),
+               [ideas_ui.run_id, ideas_ui.listed[0]], [ideas_ui.run_id, *ideas_ui.listed], **private)
         ctx.on(inside.select, lambda r: run_refresh(ctx, r, with_weights=True), inside_run, inside_run, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
         ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
@@ -135,7 +146,8 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
         inputs, outputs, on_load = combine(loads)
         demo.load(lambda current: current if KEY.match(current or "") else owners.new_key(), key, key,
                   **private).then(ctx.owned(on_load), [*inputs, key], outputs, **private).then(
-            ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private)
+            ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private).then(
+            None, js=LOADED_JS)  # the page now shows this visitor's work: a choice made from here on is kept
         gr.api(new_workspace(owners), api_name="new_workspace")
         assistant.build(ctx)
     demo.ctx = ctx
@@ -175,7 +187,7 @@ def oauth_enabled() -> bool:
 
 def launch_options(limits: Limits) -> dict:
     """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped."""
-    return dict(max_file_size=limits.max_upload_bytes, theme=THEME, css=CSS)
+    return dict(max_file_size=limits.max_upload_bytes, theme=THEME, css=CSS, head=HEAD)
 
 
 def queue_options(limits: Limits) -> dict:

@@ -259,8 +259,16 @@ def build(ctx: Context) -> SimpleNamespace:
         return (restar(table, {i["text"] for i in items}), *shortlist_outputs(items), said)
 
     def show_shortlist():
-        """The shortlist as saved (a reload, or the tab opened again after an assistant changed it)."""
+        """The shortlist as saved (a reload)."""
         return shortlist_outputs(saved().list())
+
+    def refresh_shortlist(shown):
+        """The tab opened again: the shortlist as saved if it changed meanwhile (an assistant's doing). An
+        unchanged one is left alone, so this never undoes an uncheck that reaches the server first."""
+        items = saved().list()
+        if [item["text"] for item in items] == list(shown or []):
+            return gr.skip(), gr.skip(), gr.skip()
+        return shortlist_outputs(items)
 
     fields = dict(run_id=c.run_id, count=c.count, only_new=c.only_new, min_len=c.min_len, max_len=c.max_len,
                   starts_with=c.starts_with, ends_with=c.ends_with, contains=c.contains, exclude=c.exclude,
@@ -276,6 +284,6 @@ def build(ctx: Context) -> SimpleNamespace:
     for fn in (api.generate_ideas, api.shortlist, api.shortlist_add, api.shortlist_remove):
         gr.api(friendly(ctx.owned(fn)), api_name=fn.__name__)
     api_twin(ctx, api.shortlist_export, None, [c.txt, c.csv], "shortlist_export")
-    return SimpleNamespace(run_id=c.run_id, listed=listed, show_shortlist=show_shortlist,
+    return SimpleNamespace(run_id=c.run_id, listed=listed, refresh_shortlist=refresh_shortlist,
                            load=[(show_shortlist, None, listed)])
 

@@ -154,7 +154,7 @@ def build(ctx: Context, tab=None):
             probs_plot, probs_numbers = section("Next-character probabilities along the line", CAPTIONS["probs"],
                                                 "inside-probs")
         with gr.Column(scale=2, min_width=300):
-            writer = build_writer(ctx, run_id)
+            build_writer(ctx, run_id, tab)
     with gr.Row():
         with gr.Column(min_width=320):
             embed_plot, embed_numbers = section("Character embedding map", CAPTIONS["embedding"], "inside-embedding")
@@ -176,14 +176,14 @@ def build(ctx: Context, tab=None):
     dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
                           elem_id="inside-dataset")
     bigram_plot, bigram_numbers = section("", CAPTIONS["bigram"], "inside-bigram")
-    wire(ctx, tab, run_id, line, show, dataset, writer, top_units, rank_by,
+    wire(ctx, tab, run_id, line, show, dataset, top_units, rank_by,
          dict(probs=(probs_plot, probs_numbers), embedding=(embed_plot, embed_numbers),
               hidden=(hidden_plot, hidden_numbers), attention=(attention_plot, attention_numbers),
               health=(health_acts, health_updates, health_numbers), bigram=(bigram_plot, bigram_numbers)))
     return run_id
 
 
-def build_writer(ctx: Context, run_id):
+def build_writer(ctx: Context, run_id, tab=None):
     """The interactive writer: the top next characters as choices; a click appends one; <end> finishes."""
     gr.Markdown("### Write with the model")
     prefix = gr.Textbox("", label="Line so far (or type a start)", max_lines=1, elem_id="writer-prefix")
@@ -205,7 +205,7 @@ def build_writer(ctx: Context, run_id):
         if choice != introspect.END_LABEL:
             return (written or "") + choice, gr.skip(), gr.skip()
         if not written:
-            return gr.skip(), gr.update(choices=[], value=None), "Finished the empty line. **Start over** to write one."
+            return gr.skip(), gr.update(value=None), "An empty line is not a line: pick a character first."
         model, vocab, _ = loaded(ctx, run)
         score = introspect.next_char_probs(model, vocab, written)
         return (gr.skip(), gr.update(choices=[], value=None),
@@ -217,17 +217,17 @@ def build_writer(ctx: Context, run_id):
                    outputs=[plot, numbers], show_progress="hidden", trigger_mode="always_last")
     to_radio = dict(fn=writer_state, inputs=numbers, outputs=[choices, status], api_visibility="private",
                     show_progress="hidden", trigger_mode="always_last")
-    gr.on([prefix.change, top_n.release, run_id.change], **refresh, api_name="next_char_choices").success(**to_radio)
+    # one event for every redraw, so an older redraw never lands after a newer one (Undo and Start over redraw
+    # through the prefix they change)
+    triggers = [prefix.change, top_n.release, run_id.change] + ([tab.select] if tab is not None else [])
+    gr.on(triggers, **refresh, api_name="next_char_choices").success(**to_radio)
     ctx.on(choices.input, pick, [run_id, prefix, choices], [prefix, choices, status], api_visibility="private",
            show_progress="hidden")
-    undo.click(lambda p: (p or "")[:-1], prefix, prefix, api_visibility="private", show_progress="hidden") \
-        .then(**refresh, api_visibility="private").success(**to_radio)
-    restart.click(lambda: "", None, prefix, api_visibility="private", show_progress="hidden") \
-        .then(**refresh, api_visibility="private").success(**to_radio)
-    return dict(prefix=prefix, refresh=refresh, to_radio=to_radio)
+    undo.click(lambda p: (p or "")[:-1], prefix, prefix, api_visibility="private", show_progress="hidden")
+    restart.click(lambda: "", None, prefix, api_visibility="private", show_progress="hidden")
 
 
-def wire(ctx, tab, run_id, line, show, dataset, writer, top_units, rank_by, out):
+def wire(ctx, tab, run_id, line, show, dataset, top_units, rank_by, out):
     """Show (or Enter, a new run, opening the tab) checks the run and line once, then draws every view."""
     @friendly
     def prepare(run, text):
@@ -254,8 +254,6 @@ def wire(ctx, tab, run_id, line, show, dataset, writer, top_units, rank_by, out)
     health = dict(fn=ctx.owned(friendly(lambda run_id: health_view(ctx, run_id))), inputs=[run_id, ctx.key],
                   outputs=list(out["health"]))
     ready.success(**health, api_name="training_health", **quiet)
-    if tab is not None:
-        tab.select(**writer["refresh"], api_visibility="private").success(**writer["to_radio"])
     gr.on([dataset.change] + ([tab.select] if tab is not None else []),
           ctx.owned(friendly(lambda dataset: bigram_view(ctx, dataset))), [dataset, ctx.key], list(out["bigram"]),
           api_name="bigram_counts", **quiet)
