@@ -13,6 +13,11 @@ import os
 
 import torch
 
+# Gradio's queue recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
+# page): on a busy Space that is a large share of each request's CPU. Once per 1,000 events, over 1,000, is enough.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
 from makemore.ui import build_demo, launch_options, queue_options
 from makemore.ui.assistant import mcp_options
 

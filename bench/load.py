@@ -3,20 +3,26 @@
 Starts the app (MAKEMORE_PUBLIC=1) on a free port over a temporary MAKEMORE_ROOT, with two anonymous owners A and
 B (keys from /new_workspace). Then:
 1. sampling, on the public preset as a Space runs it (one training slot, whose job gets every core's threads):
-   `--clients` concurrent /sample requests (gradio_client, one Client per thread, half per owner, each drawing
-   `--num-samples` lines from a shipped run) for `--rounds` rounds, first with nothing training (the baseline),
-   then while owner A's job trains; p50/p95/max latency, failures, and the CPU time per request of the server
-   and of these clients (on one machine they share the cores; real visitors' browsers would not);
+   `--clients` concurrent /sample requests (one visitor per thread, half per owner, each drawing `--num-samples`
+   lines from a shipped run) for `--rounds` rounds, first with nothing training (the baseline), then while
+   owner A's job trains; p50/p95/max latency, failures, and the CPU time per request of the server and of these
+   clients. Real visitors' browsers run elsewhere, but here the clients share the server's two cores, so by
+   default each visitor is a lean HTTP client of gradio's REST API (`/gradio_api/call/sample`, one session per
+   visitor as a browser tab has; about 1 ms of CPU per request). `--client gradio` uses gradio_client instead
+   (about 70 ms of CPU per request here, taken from the same two cores);
 2. flood, on a second app with two slots (MAKEMORE_MAX_JOBS=2): A fills their job cap
    (MAKEMORE_MAX_JOBS_PER_OWNER, both slots), a further start is refused, then B starts one job: the seconds
    until B's job is running (the scheduler preempts A's newer job for it).
 Prints a table and writes bench/results/load.json.
 
-    python bench/load.py [--clients 20] [--rounds 5] [--num-samples 20] [--run names-transformer]
+    python bench/load.py [--clients 20] [--rounds 5] [--num-samples 20] [--run names-transformer] [--client gradio]
 """
 import argparse
 import contextlib
+import http.client
+import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -24,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -78,6 +85,59 @@ def end_workers(root: Path):
     """Kill the training processes the app left running."""
     from makemore.jobs import kill_workers
     kill_workers(root)
+
+
+class Visitor:
+    """One visitor's tab, as the server sees it: one session whose named endpoints are called through gradio's
+    REST API (POST /gradio_api/call/<name>, then the result from its event stream)."""
+
+    def __init__(self, url: str, parameters: dict):
+        self.address = urllib.parse.urlparse(url)
+        self.parameters, self.session = parameters, secrets.token_hex(8)
+
+    @staticmethod
+    def endpoint_parameters(url: str) -> dict:
+        """Each named endpoint's parameters, in order, from /gradio_api/info."""
+        with urllib.request.urlopen(urllib.parse.urljoin(url, "gradio_api/info"), timeout=30) as response:
+            info = json.load(response)
+        return {name.lstrip("/"): endpoint["parameters"] for name, endpoint in info["named_endpoints"].items()}
+
+    def predict(self, api_name: str, **named):
+        api_name = api_name.lstrip("/")
+        data = [named.get(p["parameter_name"], p.get("parameter_default")) for p in self.parameters[api_name]]
+        body = json.dumps({"data": data, "session_hash": self.session})
+        event = json.loads(self.request("POST", f"/gradio_api/call/{api_name}", body))["event_id"]
+        kind = None
+        for line in self.request("GET", f"/gradio_api/call/{api_name}/{event}").splitlines():
+            if line.startswith("event:"):
+                kind = line.partition(":")[2].strip()
+            elif line.startswith("data:") and kind in ("complete", "error"):
+                payload = json.loads(line.partition(":")[2])
+                if kind == "error":
+                    raise RuntimeError(f"{api_name}: {payload}")
+                return payload
+        raise RuntimeError(f"{api_name}: the event stream ended without a result")
+
+    def request(self, method: str, path: str, body=None) -> str:
+        connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=300)
+        try:
+            connection.request(method, path, body, {"Content-Type": "application/json"} if body else {})
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {text[:200]}")
+        return text
+
+
+def visitors(url: str, n: int, kind: str) -> list:
+    if kind == "gradio":
+        from gradio_client import Client
+        # download_files=False: like the page, which fetches the .txt/.csv downloads only when they are clicked
+        return [Client(url, verbose=False, download_files=False) for _ in range(n)]
+    parameters = Visitor.endpoint_parameters(url)
+    return [Visitor(url, parameters) for _ in range(n)]
 
 
 def percentiles(latencies: list[float], failures: list[str]) -> dict:
@@ -165,11 +225,13 @@ def sampling(url, server_pid, args) -> dict:
     control = Client(url, verbose=False)
     a, b = control.predict(api_name="/new_workspace"), control.predict(api_name="/new_workspace")
     keys = [a if i % 2 == 0 else b for i in range(args.clients)]
-    # download_files=False: like the page, which fetches the .txt/.csv downloads only when they are clicked
-    clients = [Client(url, verbose=False, download_files=False) for _ in range(args.clients)]  # before timing
+    clients = visitors(url, args.clients, args.client)  # before timing
     first = time.perf_counter()
     sampling_rounds(clients[:2], keys[:2], args.run, 1, args.num_samples, server_pid)  # loads model and data
-    result = {"first_requests_s": round(time.perf_counter() - first, 3),
+    first = time.perf_counter() - first
+    # every visitor's first request: the server sets up the session, as it does when a browser opens the page
+    sampling_rounds(clients, keys, args.run, 3, args.num_samples, server_pid)
+    result = {"first_requests_s": round(first, 3),
               "idle": sampling_rounds(clients, keys, args.run, args.idle_rounds, args.num_samples, server_pid)}
     job = start(control, a, "transformer", 300, seed=1)
     wait_training(control, job, a)
@@ -215,14 +277,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=20, help="concurrent sampling clients, half per owner")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--idle-rounds", type=int, default=2, help="baseline rounds with nothing training")
+    p.add_argument("--idle-rounds", type=int, default=5, help="baseline rounds with nothing training")
     p.add_argument("--num-samples", type=int, default=20)
     p.add_argument("--run", default="names-transformer", help="the shipped run to sample from")
+    p.add_argument("--client", choices=["http", "gradio"], default="http",
+                   help="the sampling visitors: lean HTTP clients (default) or gradio_client")
     p.add_argument("--out", default="load")
     args = p.parse_args()
 
-    result = {"machine": machine(), "clients": args.clients, "rounds": args.rounds, "num_samples": args.num_samples,
-              "run": args.run}
+    result = {"machine": machine(), "clients": args.clients, "client": args.client, "rounds": args.rounds,
+              "num_samples": args.num_samples, "run": args.run}
     with public_app() as (url, server_pid):
         result.update(sampling(url, server_pid, args))
     with public_app(MAKEMORE_MAX_JOBS="2") as (url, _):
@@ -236,7 +300,8 @@ def main():
 
 def report(result: dict):
     print(f"{result['clients']} concurrent /sample requests ({result['num_samples']} samples of {result['run']}, "
-          f"2 owners), {result['machine']['cpus']} CPUs, load average {result['machine']['load_avg']}")
+          f"2 owners, {result['client']} clients), {result['machine']['cpus']} CPUs, "
+          f"load average {result['machine']['load_avg']}")
     print(f"first request per owner (model and data set load): {result['first_requests_s']} s")
     print(f"{'phase':<18} {'requests':>8} {'ok':>4} {'failed':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} "
           f"{'server CPU ms/req':>17} {'client CPU ms/req':>17}")

@@ -133,13 +133,15 @@ def test_csv_downloads_open_right_in_spreadsheets(tmp_path):
 
 def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, monkeypatch):
     """Sampling requests run side by side (and other servers share /tmp): an entry that vanishes between
-    listing and checking its age is skipped, not a failed request; folders over an hour old go."""
+    listing and checking its age is skipped, not a failed request; folders over an hour old go, looked for
+    at most once a minute."""
     import os
     import time
 
     from makemore.ui import common as sample_tab  # download_folder lives in ui.common
 
     monkeypatch.setattr(sample_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(sample_tab, "_swept", [0.0])  # no look for stale folders yet in this process
     base = tmp_path / "makemore-downloads"
     (base / "old").mkdir(parents=True)
     os.utime(base / "old", (time.time() - 7200, time.time() - 7200))
@@ -148,6 +150,13 @@ def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, m
     folder = sample_tab.download_folder()
     assert folder.parent == base and folder.is_dir()
     assert not (base / "old").exists() and (base / "fresh").is_dir()
+    (base / "old-too").mkdir()
+    os.utime(base / "old-too", (time.time() - 7200, time.time() - 7200))
+    sample_tab.download_folder()
+    assert (base / "old-too").is_dir()  # the next look is a minute later, not on every request
+    sample_tab._swept[0] -= 61
+    sample_tab.download_folder()
+    assert not (base / "old-too").exists()
 
 
 def test_the_train_tab_shows_the_overfitting_note(jobs):

@@ -190,17 +190,23 @@ def api_twin(ctx: Context, fn, inputs, outputs, api_name: str, **options):
     ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
 
 
+_swept = [0.0]  # when download_folder last looked for stale folders
+
+
 def download_folder() -> Path:
-    """A fresh folder for download files; those older than an hour are removed."""
+    """A fresh folder for download files; those older than an hour are removed (looked for once a minute: on a
+    busy server, a look on every request cost more than the request)."""
     base = Path(tempfile.gettempdir()) / "makemore-downloads"
     base.mkdir(exist_ok=True)
-    for old in base.iterdir():
-        try:
-            stale = time.time() - old.stat().st_mtime > 3600
-        except FileNotFoundError:  # a request beside this one (or another server on this machine) removed it
-            continue
-        if stale:
-            shutil.rmtree(old, ignore_errors=True)
+    if time.time() - _swept[0] > 60:
+        _swept[0] = time.time()
+        for old in base.iterdir():
+            try:
+                stale = time.time() - old.stat().st_mtime > 3600
+            except FileNotFoundError:  # a request beside this one (or another server on this machine) removed it
+                continue
+            if stale:
+                shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=base))
 
 
