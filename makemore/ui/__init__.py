@@ -86,7 +86,7 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
             with gr.Tab("Compare", id="compare") as compare:
                 compare_ui = compare_tab.build(ctx)
             with gr.Tab("Look inside", id="inside") as inside:
-                inside_run = lookinside_tab.build(ctx, inside)
+                inside_ui = lookinside_tab.build(ctx, inside)
         followed = gr.State(None)  # the Train tab's run that the Sample tab last switched to
         applied = {tab: gr.State(None) for tab in ("train", "compare")}  # the Data pick each tab last took
         private = dict(api_visibility="private", show_progress="hidden")
@@ -126,7 +126,9 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
         ctx.on(ideas.select, lambda r, shown: (run_refresh(ctx, r, with_weights=True),
                                                *ideas_ui.refresh_shortlist(shown)),
                [ideas_ui.run_id, ideas_ui.listed[0]], [ideas_ui.run_id, *ideas_ui.listed], **private)
-        ctx.on(inside.select, lambda r: run_refresh(ctx, r, with_weights=True), inside_run, inside_run, **private)
+        look_inside = (lambda r, d: (run_refresh(ctx, r, with_weights=True), datasets(d)),
+                       [inside_ui.run_id, inside_ui.dataset], [inside_ui.run_id, inside_ui.dataset])
+        ctx.on(inside.select, *look_inside, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
         ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
                [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
@@ -141,7 +143,7 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                   [data_ui.dataset, train_ui.dataset, compare_ui.dataset],
                   [data_ui.dataset, train_ui.dataset, compare_ui.dataset]),
                  (lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id),
-                 (lambda r: run_refresh(ctx, r, with_weights=True), ideas_ui.run_id, ideas_ui.run_id),
+                 (lambda r: run_refresh(ctx, r, with_weights=True), ideas_ui.run_id, ideas_ui.run_id), look_inside,
                  data_ui.load, *train_ui.load, *compare_ui.load, *ideas_ui.load]
         inputs, outputs, on_load = combine(loads)
         demo.load(lambda current: current if KEY.match(current or "") else owners.new_key(), key, key,

@@ -4,6 +4,7 @@ The numbers come from makemore.introspect (models through ctx.model); this modul
 (figures.py) and wires the views to named API endpoints, each returning the plot and the numbers.
 """
 import textwrap
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -180,7 +181,7 @@ def build(ctx: Context, tab=None):
          dict(probs=(probs_plot, probs_numbers), embedding=(embed_plot, embed_numbers),
               hidden=(hidden_plot, hidden_numbers), attention=(attention_plot, attention_numbers),
               health=(health_acts, health_updates, health_numbers), bigram=(bigram_plot, bigram_numbers)))
-    return run_id
+    return SimpleNamespace(run_id=run_id, dataset=dataset)
 
 
 def build_writer(ctx: Context, run_id, tab=None):

@@ -278,8 +278,14 @@ def build(ctx: Context) -> SimpleNamespace:
     c.arch.change(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for],
                   api_visibility="private")
     c.unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, c.unit, c.amount, **private)
-    ctx.on(c.start_from.focus, lambda: gr.update(choices=[("(nothing: a fresh model)", "")] +
-                                                 ctx.run_choices(with_weights=True)), None, c.start_from, **private)
+    offered = gr.State(None)  # the runs the "start from" list last got: resent only when they change, since a
+    # list redrawn while it is open moves the option under the pointer
+
+    def start_from_choices(seen):
+        choices = [["(nothing: a fresh model)", ""]] + [list(choice) for choice in ctx.run_choices(with_weights=True)]
+        return (gr.skip(), seen) if choices == seen else (gr.update(choices=choices), choices)
+
+    ctx.on(c.start_from.focus, start_from_choices, offered, [c.start_from, offered], **private)
     # one click, one run: the button is disabled until the request is answered
     c.start.click(lambda: gr.update(interactive=False), None, c.start, queue=False, **private).then(
         ctx.owned(in_page(start_in_page, keep=1)), [*start_inputs, ctx.key], [c.run_id, c.start_message],
@@ -311,4 +317,5 @@ def build(ctx: Context) -> SimpleNamespace:
     return SimpleNamespace(
         dataset=c.dataset, run_id=c.run_id,
         load=[(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for]),
-              (lambda: run_update(ctx, ctx.latest_run()), None, c.run_id)])
+              (lambda: run_update(ctx, ctx.latest_run()), None, c.run_id),
+              (start_from_choices, offered, [c.start_from, offered])])
