@@ -2,10 +2,10 @@
 
 Starts the app (MAKEMORE_PUBLIC=1) on a free port over a temporary MAKEMORE_ROOT, with two anonymous owners A and
 B (keys from /new_workspace). Then:
-1. sampling, on the public preset as a Space runs it (one training slot, whose job gets every core's threads):
+1. sampling, on the public preset as a Space runs it (two training slots, one torch thread per job):
    `--clients` concurrent /sample requests (one visitor per thread, half per owner, each drawing `--num-samples`
    lines from a shipped run) for `--rounds` rounds, first with nothing training (the baseline), then while
-   owner A's job trains; p50/p95/max latency, failures, and the CPU time per request of the server and of these
+   owner A's job trains, then while A's and B's jobs fill both slots; p50/p95/max latency, failures, and the CPU time per request of the server and of these
    clients. Real visitors' browsers run elsewhere, but here the clients share the server's two cores, so by
    default each visitor is a lean HTTP client of gradio's REST API (`/gradio_api/call/sample`, one session per
    visitor as a browser tab has; about 1 ms of CPU per request). `--client gradio` uses gradio_client instead
@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, machine, save  # noqa: E402
-from makemore.limits import usable_cpus  # noqa: E402
+from makemore.limits import load_limits, usable_cpus  # noqa: E402
 
 def free_port() -> int:
     import socket
@@ -219,7 +219,8 @@ def wait_training(client, run_id, key):
 
 
 def sampling(url, server_pid, args) -> dict:
-    """Bursts of concurrent /sample requests from two owners, with nothing training, then with A's job training."""
+    """Bursts of concurrent /sample requests from two owners: with nothing training, with A's job training, and
+    with both training slots busy (A's job and B's)."""
     from gradio_client import Client
 
     control = Client(url, verbose=False)
@@ -231,16 +232,18 @@ def sampling(url, server_pid, args) -> dict:
     first = time.perf_counter() - first
     # every visitor's first request: the server sets up the session, as it does when a browser opens the page
     sampling_rounds(clients, keys, args.run, 3, args.num_samples, server_pid)
-    result = {"first_requests_s": round(first, 3),
+    public = load_limits({"MAKEMORE_PUBLIC": "1"})
+    result = {"first_requests_s": round(first, 3), "threads_per_job": max(1, usable_cpus() // public.max_jobs),
               "idle": sampling_rounds(clients, keys, args.run, args.idle_rounds, args.num_samples, server_pid)}
-    job = start(control, a, "transformer", 300, seed=1)
-    wait_training(control, job, a)
-    before = status(control, job, a)
-    result["training"] = sampling_rounds(clients, keys, args.run, args.rounds, args.num_samples, server_pid)
-    after = status(control, job, a)
-    # the job's status records its step every few dozen steps: a coarse but honest sign of its progress
-    result["training"]["job"] = {"state": after["state"], "threads": usable_cpus(),  # one slot: every core
-                                 "steps_recorded_during_load": after["step"] - before["step"]}
+    jobs = []
+    for phase, owner in (("training", a), ("training_both", b)):  # one job, then both slots: A's and B's
+        jobs.append((start(control, owner, "transformer", 300, seed=1), owner))
+        wait_training(control, *jobs[-1])
+        before = [status(control, *job)["step"] for job in jobs]
+        result[phase] = sampling_rounds(clients, keys, args.run, args.rounds, args.num_samples, server_pid)
+        # a status records its step every few dozen steps: a coarse but honest sign of the jobs' progress
+        result[phase]["jobs"] = [{"state": now["state"], "steps_recorded_during_load": now["step"] - step}
+                                 for (now, step) in zip((status(control, *job) for job in jobs), before)]
     return result
 
 
@@ -273,6 +276,9 @@ def flood(url) -> dict:
             "a_states_after": [status(client, run, a)["state"] for run in (first, second)]}
 
 
+PHASES = {"idle": "nothing training", "training": "a job training", "training_both": "two jobs training"}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=20, help="concurrent sampling clients, half per owner")
@@ -294,7 +300,7 @@ def main():
     report(result)
     path = save(args.out, result)
     print(f"\nwrote {path.relative_to(ROOT)}")
-    failed = result["idle"]["failed"] + result["training"]["failed"]
+    failed = sum(result[phase]["failed"] for phase in PHASES)
     return 0 if not failed else 1
 
 
@@ -305,15 +311,17 @@ def report(result: dict):
     print(f"first request per owner (model and data set load): {result['first_requests_s']} s")
     print(f"{'phase':<18} {'requests':>8} {'ok':>4} {'failed':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} "
           f"{'server CPU ms/req':>17} {'client CPU ms/req':>17}")
-    for phase, title in (("idle", "nothing training"), ("training", "a job training")):
+    for phase, title in PHASES.items():
         r = result[phase]
         print(f"{title:<18} {r['requests']:>8} {r['ok']:>4} {r['failed']:>6} {r['p50_s']!s:>7} {r['p95_s']!s:>7} "
               f"{r['max_s']!s:>7} {r['server_cpu_ms_per_request']:>17} {r['client_cpu_ms_per_request']:>17}")
         for failure in r["failures"]:
             print("  failed:", failure)
-    job, wall = result["training"]["job"], result["training"]["wall_s"]
-    print(f"the job meanwhile ({job['threads']} threads, nice 10): {job['state']}, "
-          f"{job['steps_recorded_during_load']} steps recorded in the {wall} s of load")
+    for phase in ("training", "training_both"):
+        r = result[phase]
+        print(f"{PHASES[phase]}, the jobs meanwhile ({result['threads_per_job']} thread(s) each, nice 10): " +
+              ", ".join(f"{job['state']} with {job['steps_recorded_during_load']} steps recorded" for job in r["jobs"])
+              + f" in the {r['wall_s']} s of load")
     f = result["flood"]
     print(f"\nflood: owner A holds both slots; A's third start: "
           f"{'refused: ' + f['a_third_start_refused'] if f['a_third_start_refused'] else 'ACCEPTED'}")
