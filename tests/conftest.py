@@ -49,6 +49,30 @@ def loaded(page):
     return page
 
 
+def open_tab(page, name):
+    page.get_by_role("tab", name=name).click()
+
+
+def choose(page, elem_id, text):
+    """Pick an option of a gradio dropdown."""
+    page.locator(f"#{elem_id} input").click()
+    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
+
+
+def start_steps_run(page, arch_title, steps, started, double_click=False, timeout=30_000):
+    """In the Train tab: an architecture, a number of steps, Start (or a double click on it); waits for the
+    message "Started <started>"."""
+    from playwright.sync_api import expect
+
+    choose(page, "train-arch", arch_title)
+    page.locator("#train-unit label", has_text="steps").click()
+    expect(page.locator("#train-amount input")).to_have_value("2000")  # the steps default replaced the seconds
+    page.locator("#train-amount input").fill(str(steps))
+    start = page.locator("#train-start")
+    start.dblclick() if double_click else start.click()
+    expect(page.locator("#train-message")).to_contain_text(f"Started {started}", timeout=timeout)
+
+
 @pytest.fixture
 def names_file():
     return ROOT / "datasets" / "names.txt"

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from makemore.models import ARCHITECTURES
-from tests.conftest import ARGS, CHROMIUM, SHOTS, open_page
+from tests.conftest import ARGS, CHROMIUM, SHOTS, choose, open_page
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
@@ -24,12 +24,6 @@ def page(app_server):
 
 def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def choose(page, elem_id, text):
-    """Pick an option of a gradio dropdown."""
-    page.locator(f"#{elem_id} input").click()
-    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
 
 
 def start_right_after_choosing(page, elem_id, text, button_id):

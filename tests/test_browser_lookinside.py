@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
 
-from tests.conftest import SHOTS, open_page, wait_for
+from tests.conftest import SHOTS, choose, open_page, wait_for
 
 expect.set_options(timeout=30_000)
 
@@ -37,11 +37,6 @@ def open_tab(browser, url, width, height):
         tab = page.locator(".overflow-dropdown button", has_text="Look inside")
     tab.click()
     return page
-
-
-def choose(page, elem_id, text):
-    page.locator(f"#{elem_id} input").click()
-    page.locator(f"#{elem_id} li[role=option]", has_text=text).first.click()
 
 
 def plot_title(page, elem_id):

@@ -9,8 +9,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, kill_workers, loaded, open_page, start_app, stop_app
-from tests.test_browser import SHOTS, choose
+from tests.conftest import (ROOT, SHOTS, choose, kill_workers, loaded, open_page, open_tab, start_app, start_steps_run,
+                            stop_app)
 
 PREFIXES = ["Über", "Grün", "Schön", "Müll", "Bär", "Größ", "Käs", "Öl", "Flüg", "Läng", "Hüg", "Tür", "Rück", "Süß",
             "Fröh", "Mär", "Kün", "Löw", "Häus", "Spür"]
@@ -35,10 +35,6 @@ def app(tmp_path_factory):
 
 def shot(page, name):
     page.screenshot(path=str(SHOTS / f"newcomer-{name}.png"), full_page=True)
-
-
-def open_tab(page, name):
-    page.get_by_role("tab", name=name).click()
 
 
 def user_runs(root):
@@ -86,12 +82,7 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     expect(page.locator("#compare-dataset input")).to_have_value("deutsche-woerter", timeout=WAIT)
     open_tab(page, "Train")
     expect(page.locator("#train-dataset input")).to_have_value("deutsche-woerter", timeout=WAIT)
-    choose(page, "train-arch", "MLP")
-    page.locator("#train-unit label", has_text="steps").click()
-    expect(page.locator("#train-amount input")).to_have_value("2000")
-    page.locator("#train-amount input").fill("100000")
-    page.locator("#train-start").dblclick()
-    expect(page.locator("#train-message")).to_contain_text("Started deutsche-woerter · mlp", timeout=WAIT)
+    start_steps_run(page, "MLP", 100000, "deutsche-woerter · mlp", double_click=True, timeout=WAIT)
     expect(page.locator("#train-start")).to_be_enabled(timeout=WAIT)  # disabled only while the request is out
     page.wait_for_timeout(1500)  # time for a second request, had one gone out
     assert len(user_runs(root)) == 1, user_runs(root)

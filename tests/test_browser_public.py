@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import kill_workers, loaded, open_page, start_app, stop_app, wait_for
-from tests.test_browser import SHOTS, choose
+from tests.conftest import (SHOTS, choose, kill_workers, loaded, open_page, open_tab, start_app, start_steps_run,
+                            stop_app, wait_for)
 
 PETS = ["rex", "bella", "luna", "max", "charlie", "lucy", "cooper", "daisy", "milo", "bailey", "coco", "rocky",
         "sadie", "buddy", "molly", "toby", "lola", "bear", "ruby", "duke", "zoe", "leo", "rosie", "jack", "penny",
@@ -37,10 +37,6 @@ def visitor(browser, url, **viewport):
     page = open_page(context, url, width=None)
     expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)  # the page has loaded
     return context, page
-
-
-def open_tab(page, name):
-    page.get_by_role("tab", name=name).click()
 
 
 def options(page, elem_id) -> list[str]:
@@ -76,12 +72,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
     expect(alice.locator("#data-message")).to_contain_text("Stored as pets", timeout=WAIT)
     open_tab(alice, "Train")
     expect(alice.locator("#train-dataset input")).to_have_value("pets", timeout=WAIT)
-    choose(alice, "train-arch", "Bigram")
-    alice.locator("#train-unit label", has_text="steps").click()
-    expect(alice.locator("#train-amount input")).to_have_value("2000")
-    alice.locator("#train-amount input").fill("40")
-    alice.locator("#train-start").click()
-    expect(alice.locator("#train-message")).to_contain_text("Started pets · bigram", timeout=WAIT)
+    start_steps_run(alice, "Bigram", 40, "pets · bigram", timeout=WAIT)
     expect(alice.locator("#train-status")).to_contain_text("Finished", timeout=TRAINED)
     run_name = alice.locator("#train-run input").input_value()
     assert run_name.startswith("pets · bigram · "), run_name

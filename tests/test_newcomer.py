@@ -141,7 +141,7 @@ def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, m
     from makemore.ui import common as sample_tab  # download_folder lives in ui.common
 
     monkeypatch.setattr(sample_tab.tempfile, "gettempdir", lambda: str(tmp_path))
-    monkeypatch.setattr(sample_tab, "_swept", [0.0])  # no look for stale folders yet in this process
+    monkeypatch.setattr(sample_tab, "_last_sweep", 0.0)  # no look for stale folders yet in this process
     base = tmp_path / "makemore-downloads"
     (base / "old").mkdir(parents=True)
     os.utime(base / "old", (time.time() - 7200, time.time() - 7200))
@@ -154,7 +154,7 @@ def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, m
     os.utime(base / "old-too", (time.time() - 7200, time.time() - 7200))
     sample_tab.download_folder()
     assert (base / "old-too").is_dir()  # the next look is a minute later, not on every request
-    sample_tab._swept[0] -= 61
+    monkeypatch.setattr(sample_tab, "_last_sweep", sample_tab._last_sweep - 61)
     sample_tab.download_folder()
     assert not (base / "old-too").exists()
 

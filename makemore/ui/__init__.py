@@ -130,9 +130,10 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                        [inside_ui.run_id, inside_ui.dataset], [inside_ui.run_id, inside_ui.dataset])
         ctx.on(inside.select, *look_inside, **private)
         # a data set picked or uploaded in Data is the one Train and Compare use next
-        ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r)),
+        ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r),
+                                                 train_ui.start_from_update()),
                [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
-               [train_ui.dataset, applied["train"], train_ui.run_id], **private)
+               [train_ui.dataset, applied["train"], train_ui.run_id, train_ui.start_from], **private)
         ctx.on(sample.select, follow, [sample_ui.run_id, train_ui.run_id, followed], [sample_ui.run_id, followed],
                **private)
         ctx.on(compare.select, lambda d, p, a, r: (*follow_dataset(d, p, a), runs_update(ctx, r, refresh=True)),

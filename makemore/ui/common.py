@@ -190,16 +190,17 @@ def api_twin(ctx: Context, fn, inputs, outputs, api_name: str, **options):
     ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
 
 
-_swept = [0.0]  # when download_folder last looked for stale folders
+_last_sweep = 0.0  # when download_folder last looked for stale folders
 
 
 def download_folder() -> Path:
     """A fresh folder for download files; those older than an hour are removed (looked for once a minute: on a
     busy server, a look on every request cost more than the request)."""
+    global _last_sweep
     base = Path(tempfile.gettempdir()) / "makemore-downloads"
     base.mkdir(exist_ok=True)
-    if time.time() - _swept[0] > 60:
-        _swept[0] = time.time()
+    if time.time() - _last_sweep > 60:
+        _last_sweep = time.time()
         for old in base.iterdir():
             try:
                 stale = time.time() - old.stat().st_mtime > 3600

@@ -21,6 +21,7 @@ MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are sh
 DEFAULT_ARCH = "transformer"
 DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
+FRESH_MODEL = ("(nothing: a fresh model)", "")  # the "start from" choice that fine-tunes nothing
 
 
 def describe(ctx: Context, run_id: str) -> tuple[str, str]:
@@ -114,7 +115,7 @@ def layout(ctx: Context) -> SimpleNamespace:
                 c.weight_decay = Number(None, label="weight decay", minimum=0, maximum=10)
                 c.eval_interval = Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
             c.seed = Number(3407, label="seed", precision=0)
-            c.start_from = gr.Dropdown([("(nothing: a fresh model)", "")] + ctx.run_choices(with_weights=True), value="",
+            c.start_from = gr.Dropdown([FRESH_MODEL] + ctx.run_choices(with_weights=True), value="",
                                        label="Start from a trained run (fine-tune: its architecture and shape, "
                                              "its learned characters)", elem_id="train-start-from")
             c.start = gr.Button("Start training", variant="primary", elem_id="train-start")
@@ -245,6 +246,11 @@ def build(ctx: Context) -> SimpleNamespace:
         return {"run": run, "status": status, "records": len(metrics),
                 "last_eval": evals[-1] if evals else None, "samples": r.read_samples()}
 
+    def start_from_update():
+        """Fresh "start from" choices: refreshed with the other lists (page load, tab opened, Refresh), never
+        while the list is open, where a redraw moves the option under the pointer."""
+        return gr.update(choices=[FRESH_MODEL] + ctx.run_choices(with_weights=True))
+
     def run_name(run):
         try:
             return ctx.run(run).summary().name if run else ""
@@ -278,14 +284,6 @@ def build(ctx: Context) -> SimpleNamespace:
     c.arch.change(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for],
                   api_visibility="private")
     c.unit.input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, c.unit, c.amount, **private)
-    offered = gr.State(None)  # the runs the "start from" list last got: resent only when they change, since a
-    # list redrawn while it is open moves the option under the pointer
-
-    def start_from_choices(seen):
-        choices = [["(nothing: a fresh model)", ""]] + [list(choice) for choice in ctx.run_choices(with_weights=True)]
-        return (gr.skip(), seen) if choices == seen else (gr.update(choices=choices), choices)
-
-    ctx.on(c.start_from.focus, start_from_choices, offered, [c.start_from, offered], **private)
     # one click, one run: the button is disabled until the request is answered
     c.start.click(lambda: gr.update(interactive=False), None, c.start, queue=False, **private).then(
         ctx.owned(in_page(start_in_page, keep=1)), [*start_inputs, ctx.key], [c.run_id, c.start_message],
@@ -305,7 +303,8 @@ def build(ctx: Context) -> SimpleNamespace:
     ctx.on(c.run_id.change, run_name, c.run_id, c.new_name, **private)
     c.run_id.input(lambda: note(""), None, c.run_message, **private)
     ctx.on(c.refresh.click, lambda: summary_frame(ctx.summaries()), None, c.runs, api_name="list_runs").then(
-        ctx.owned(lambda run: run_refresh(ctx, run)), [c.run_id, ctx.key], c.run_id, **private)
+        ctx.owned(lambda run: (run_refresh(ctx, run), start_from_update())), [c.run_id, ctx.key],
+        [c.run_id, c.start_from], **private)
     ctx.on(timer.tick, tick, [c.run_id, seen], [*shown, c.runs, seen], **private)
     c.runs.select(pick_row, c.runs, c.run_id, api_visibility="private")
     api_twin(ctx, start_training, start_inputs, [c.run_id, c.status], "start_training")
@@ -315,7 +314,6 @@ def build(ctx: Context) -> SimpleNamespace:
     api_twin(ctx, publish_run, [c.run_id, c.published], c.run_message, "publish_run")
     gr.api(friendly(ctx.owned(run_status)), api_name="run_status")
     return SimpleNamespace(
-        dataset=c.dataset, run_id=c.run_id,
+        dataset=c.dataset, run_id=c.run_id, start_from=c.start_from, start_from_update=start_from_update,
         load=[(on_arch, c.arch, [*model_inputs, c.learning_rate, c.batch_size, c.weight_decay, shown_for]),
-              (lambda: run_update(ctx, ctx.latest_run()), None, c.run_id),
-              (start_from_choices, offered, [c.start_from, offered])])
+              (lambda: run_update(ctx, ctx.latest_run()), None, c.run_id), (start_from_update, None, c.start_from)])
