@@ -251,11 +251,15 @@ def build(ctx: Context) -> SimpleNamespace:
         while the list is open, where a redraw moves the option under the pointer."""
         return gr.update(choices=[FRESH_MODEL] + ctx.run_choices(with_weights=True))
 
-    def run_name(run):
+    def run_name(run, named):
+        """The name field shows the chosen run's name once per run: a later event on the same run (the list
+        refreshed) keeps what the visitor may be typing there."""
+        if run == named:
+            return gr.skip(), named
         try:
-            return ctx.run(run).summary().name if run else ""
+            return (ctx.run(run).summary().name if run else ""), run
         except MakemoreError:
-            return ""
+            return "", run
 
     def tick(run, last):
         """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed."""
@@ -300,7 +304,8 @@ def build(ctx: Context) -> SimpleNamespace:
            **private)
     shown = [c.status, c.bar, c.chart, c.samples]
     ctx.on(c.run_id.change, friendly(run_progress), c.run_id, shown, api_name="run_progress", show_progress="hidden")
-    ctx.on(c.run_id.change, run_name, c.run_id, c.new_name, **private)
+    named = gr.State(None)  # the run whose name the name field was last given
+    ctx.on(c.run_id.change, run_name, [c.run_id, named], [c.new_name, named], **private)
     c.run_id.input(lambda: note(""), None, c.run_message, **private)
     ctx.on(c.refresh.click, lambda: summary_frame(ctx.summaries()), None, c.runs, api_name="list_runs").then(
         ctx.owned(lambda run: (run_refresh(ctx, run), start_from_update())), [c.run_id, ctx.key],
