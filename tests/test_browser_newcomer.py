@@ -106,11 +106,16 @@ def test_a_newcomer_uploads_trains_samples_and_compares(app, browser, tmp_path):
     assert float(re.search(r"width:\s*([\d.]+)%", width).group(1)) > 0, width
     expect(page.locator("#train-progress")).to_contain_text(re.compile(r"^\s*(0\.[1-9]|[1-9][\d.]*)% · step"))
     page.get_by_text("Rename or share this run", exact=True).click()
-    # the field shows the run's name first (filled when the reload selected the run), then one types over it
-    expect(page.locator("#train-name input")).to_have_value(re.compile("^deutsche-woerter · mlp"), timeout=WAIT)
-    page.locator("#train-name input").fill("Meine Wörter")
+    # the field shows the run's name as its placeholder; Rename with nothing typed says what to do
+    name_field = page.locator("#train-name input")
+    expect(name_field).to_have_attribute("placeholder", re.compile("^deutsche-woerter · mlp"), timeout=WAIT)
+    page.locator("#train-rename").click()
+    expect(page.locator("#train-run-message")).to_contain_text("Type the new name first", timeout=WAIT)
+    name_field.fill("Meine Wörter")
     page.locator("#train-rename").click()
     expect(page.locator("#train-run-message")).to_contain_text("Renamed: Meine Wörter", timeout=WAIT)
+    expect(name_field).to_have_value("")
+    expect(name_field).to_have_attribute("placeholder", "Meine Wörter")
     expect(page.locator("#train-run input")).to_have_value("Meine Wörter")
 
     # Sample follows the stopped run; an error keeps the samples shown before

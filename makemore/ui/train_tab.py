@@ -138,7 +138,7 @@ def layout(ctx: Context) -> SimpleNamespace:
                                                maximum=limits.max_time_budget)
             with gr.Accordion("Rename or share this run", open=False):
                 with gr.Row(elem_classes=["mm-run-row"]):  # on a phone: the name full width, Rename below
-                    c.new_name = gr.Textbox(label="name", max_lines=1, scale=4, min_width=200, elem_id="train-name")
+                    c.new_name = gr.Textbox(label="new name", max_lines=1, scale=4, min_width=200, elem_id="train-name")
                     c.rename = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
                 with gr.Row(equal_height=True):
                     c.publish = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
@@ -231,8 +231,10 @@ def build(ctx: Context) -> SimpleNamespace:
         return f"Renamed: **{ctx.owners.own_run(ctx.ws, run).rename(name)}**."
 
     def rename_in_page(run, name):
+        if not (name or "").strip():
+            raise ConfigError("Type the new name first (the field shows the run's name now).")
         text = rename_run(run, name)
-        return run_update(ctx, run), text
+        return run_update(ctx, run), gr.update(value="", placeholder=ctx.run(run).summary().name), text
 
     def run_progress(run):
         return progress(ctx, run)
@@ -251,15 +253,14 @@ def build(ctx: Context) -> SimpleNamespace:
         while the list is open, where a redraw moves the option under the pointer."""
         return gr.update(choices=[FRESH_MODEL] + ctx.run_choices(with_weights=True))
 
-    def run_name(run, named):
-        """The name field shows the chosen run's name once per run: a later event on the same run (the list
-        refreshed) keeps what the visitor may be typing there."""
-        if run == named:
-            return gr.skip(), named
+    def run_name(run):
+        """The chosen run's name, shown as the name field's placeholder: the server never writes the field's
+        value, so no event, however late it lands, replaces what the visitor is typing there."""
         try:
-            return (ctx.run(run).summary().name if run else ""), run
+            name = ctx.run(run).summary().name if run else ""
         except MakemoreError:
-            return "", run
+            name = ""
+        return gr.update(placeholder=name or "pick a run first")
 
     def tick(run, last):
         """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed."""
@@ -298,14 +299,12 @@ def build(ctx: Context) -> SimpleNamespace:
     ctx.on(c.publish.click, in_page(lambda run: publish_run(run, True), keep=0), c.run_id, c.run_message, **private)
     ctx.on(c.unpublish.click, in_page(lambda run: publish_run(run, False), keep=0), c.run_id, c.run_message,
            **private)
-    ctx.on(c.rename.click, in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message],
-           **private)
-    ctx.on(c.new_name.submit, in_page(rename_in_page, keep=1), [c.run_id, c.new_name], [c.run_id, c.run_message],
-           **private)
+    for renamed in (c.rename.click, c.new_name.submit):
+        ctx.on(renamed, in_page(rename_in_page, keep=2), [c.run_id, c.new_name],
+               [c.run_id, c.new_name, c.run_message], **private)
     shown = [c.status, c.bar, c.chart, c.samples]
     ctx.on(c.run_id.change, friendly(run_progress), c.run_id, shown, api_name="run_progress", show_progress="hidden")
-    named = gr.State(None)  # the run whose name the name field was last given
-    ctx.on(c.run_id.change, run_name, [c.run_id, named], [c.new_name, named], **private)
+    ctx.on(c.run_id.change, run_name, c.run_id, c.new_name, **private)
     c.run_id.input(lambda: note(""), None, c.run_message, **private)
     ctx.on(c.refresh.click, lambda: summary_frame(ctx.summaries()), None, c.runs, api_name="list_runs").then(
         ctx.owned(lambda run: (run_refresh(ctx, run), start_from_update())), [c.run_id, ctx.key],
