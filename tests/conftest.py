@@ -7,6 +7,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+# imported after the thread count is set (it imports torch); the app tests end the jobs they leave with it
+from makemore.jobs import kill_workers  # noqa: E402
+
 TWENTY_NAMES = [
     "emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "harper", "evelyn",
     "abigail", "emily", "elizabeth", "mila", "ella", "avery", "sofia", "camila", "aria", "scarlett",
@@ -50,7 +53,12 @@ def loaded(page):
 
 
 def open_tab(page, name):
-    page.get_by_role("tab", name=name).click()
+    """Open a tab by name; on a phone, the tabs that do not fit are in gradio's "More tabs" menu."""
+    tab = page.get_by_role("tab", name=name)
+    if not tab.is_visible():
+        page.get_by_role("button", name="More tabs").click()
+        tab = page.locator(".overflow-dropdown button", has_text=name)
+    tab.click()
 
 
 def choose(page, elem_id, text):
@@ -91,12 +99,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def kill_workers(root: Path):
-    """End the training processes the app under test left running."""
-    from makemore.jobs import kill_workers as kill
-    kill(root)
 
 
 def wait_for(predicate, timeout=60, what="condition", interval=0.05):

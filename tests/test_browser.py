@@ -4,22 +4,17 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from makemore.models import ARCHITECTURES
-from tests.conftest import ARGS, CHROMIUM, SHOTS, choose, open_page
+from tests.conftest import SHOTS, choose, open_page, open_tab
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
 @pytest.fixture(scope="module")
-def page(app_server):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)  # fails if it is missing
-        page = open_page(browser, app_server.url, 1400, 1000)
-        yield page
-        browser.close()
+def page(browser, app_server):
+    return open_page(browser, app_server.url, 1400, 1000)
 
 
 def shot(page, name):
@@ -51,7 +46,7 @@ def test_walk_the_app(page, app_server):
     shot(page, "2-data-binary-upload")
 
     # Train: a short run on the small data set; the chart updates by itself
-    page.get_by_role("tab", name="Train").click()
+    open_tab(page, "Train")
     choose(page, "train-dataset", "tiny")
     choose(page, "train-arch", "Bigram")
     page.locator("#train-amount input").fill("5")
@@ -77,7 +72,7 @@ def test_walk_the_app(page, app_server):
     shot(page, "4-train-finished")
 
     # Sample: from the run just trained, then score a line
-    page.get_by_role("tab", name="Sample").click()
+    open_tab(page, "Sample")
     expect(page.locator("#sample-table")).to_be_visible()
     page.locator("#sample-go").click()
     expect(page.locator("#sample-table [role=grid]")).to_have_attribute("aria-rowcount", "21", timeout=30_000)
@@ -87,7 +82,7 @@ def test_walk_the_app(page, app_server):
     shot(page, "5-sample")
 
     # Compare: the runs so far, overlaid
-    page.get_by_role("tab", name="Compare").click()
+    open_tab(page, "Compare")
     clear = page.locator("#compare-runs .remove-all")  # it opens on the newest runs (if any were there at load)
     if clear.is_visible():
         clear.click()

@@ -5,7 +5,7 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, SHOTS, loaded, open_page
+from tests.conftest import ROOT, SHOTS, loaded, open_page, open_tab
 
 NAMES = set((ROOT / "datasets" / "names.txt").read_text(encoding="utf-8").split())
 
@@ -20,7 +20,7 @@ def empty_shortlist(app_server):
 
 def open_ideas(browser, url, width, height):
     page = open_page(browser, url, width, height, accept_downloads=True)
-    page.get_by_role("tab", name="Ideas").click()
+    open_tab(page, "Ideas")
     return page
 
 
@@ -70,7 +70,7 @@ def test_generate_star_export_and_reload(browser, app_server, tmp_path):
 
     page.reload()
     loaded(page)
-    page.get_by_role("tab", name="Ideas").click()
+    open_tab(page, "Ideas")
     expect(page.locator("#ideas-shortlist label")).to_have_count(2)
     assert shortlist(page) == [ideas[0], ideas[3]]
     page.locator("#ideas-shortlist label", has_text=ideas[0]).click()  # unchecking removes

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
 
-from tests.conftest import SHOTS, choose, open_page, wait_for
+from tests.conftest import SHOTS, choose, open_page, open_tab, wait_for
 
 expect.set_options(timeout=30_000)
 
@@ -29,13 +29,9 @@ def client(app):
     return Client(app.url, verbose=False)
 
 
-def open_tab(browser, url, width, height):
+def open_inside(browser, url, width, height):
     page = open_page(browser, url, width, height)
-    tab = page.get_by_role("tab", name="Look inside")
-    if not tab.is_visible():  # a phone: the tabs that do not fit are in gradio's "..." menu
-        page.get_by_role("button", name="More tabs").click()
-        tab = page.locator(".overflow-dropdown button", has_text="Look inside")
-    tab.click()
+    open_tab(page, "Look inside")
     return page
 
 
@@ -98,7 +94,7 @@ def check_views(page, run_id):
 
 
 def test_every_view_of_the_shipped_runs_on_a_laptop(browser, app, client):
-    page = open_tab(browser, app.url, 1280, 900)
+    page = open_inside(browser, app.url, 1280, 900)
     for run_id in SHIPPED:
         arch = run_id.split("-")[1]
         check_views(page, run_id)
@@ -111,7 +107,7 @@ def test_every_view_of_the_shipped_runs_on_a_laptop(browser, app, client):
 
 
 def test_every_view_of_the_shipped_runs_on_a_phone(browser, app):
-    page = open_tab(browser, app.url, 390, 844)
+    page = open_inside(browser, app.url, 390, 844)
     for run_id in SHIPPED:
         check_views(page, run_id)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
@@ -142,7 +138,7 @@ def test_training_health_of_a_fresh_run_and_the_named_endpoints(browser, app, cl
     _, counts = client.predict("tiny", api_name="/bigram_counts")
     assert counts["total"] == sum(len(line) + 1 for line in (app.root / "datasets" / "tiny.txt").read_text().split())
 
-    page = open_tab(browser, app.url, 1280, 900)
+    page = open_inside(browser, app.url, 1280, 900)
     show_run(page, run_id, "emma", client)
     expect(page.locator("#inside-health .scatterlayer .trace")).not_to_have_count(0)
     expect(page.locator("#inside-updates .scatterlayer .trace")).not_to_have_count(0)
