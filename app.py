@@ -35,13 +35,13 @@ def main():
     if (args.share or host not in ("127.0.0.1", "localhost", "::1")) and "MAKEMORE_PUBLIC" not in os.environ:
         os.environ["MAKEMORE_PUBLIC"] = "1"  # strangers may come: private workspaces and fair-use limits
     demo = build_demo()
-    if demo.ctx.owners.limits.public:
+    if demo.ctx.engine.limits.public:
         # requests are served side by side, one core each (the "cpu" queue group): the tiny models' sampling
         # gains nothing from more threads per request, which would only spin on the cores others need
         torch.set_num_threads(1)
-    demo.queue(**queue_options(demo.ctx.owners.limits))
+    demo.queue(**queue_options(demo.ctx.engine.limits))
     mcp = args.mcp or (mcp_wanted(os.environ) and importlib.util.find_spec("mcp") is not None)
-    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.owners.limits),
+    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.engine.limits),
                 **(mcp_options(demo) if mcp else {}))
 
 

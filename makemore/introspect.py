@@ -401,3 +401,13 @@ def training_health(run) -> TrainingHealth:
 
 def is_training(run) -> bool:
     return run.status().state.value in ("running", "queued")
+
+
+def not_applicable(view: str, arch: str, run_id: str = "this run") -> str | None:
+    """Why a view ("attention", "hidden") does not exist for an architecture; None when it does."""
+    if view == "attention" and arch != "transformer":
+        return f"Attention exists only in the transformer; {run_id} is a {arch}."
+    if view == "hidden" and arch == "bigram":
+        return ("The bigram has no hidden layer: it maps each character straight to next-character scores "
+                "(see its map above).")
+    return None

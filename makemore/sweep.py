@@ -455,16 +455,3 @@ def leaderboard(trials: list[dict]) -> dict:
     for t in scored:
         per_arch.setdefault(t["arch"], {k: t[k] for k in pick})
     return {"best": {k: scored[0][k] for k in pick} if scored else None, "best_per_arch": per_arch}
-
-
-def read_manifests(root) -> list[dict]:
-    """Every sweep manifest under `root`, newest first, each with its file name; damaged ones are skipped."""
-    manifests = []
-    for path in Path(root).glob("sweep-*.json"):
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if isinstance(manifest, dict) and isinstance(manifest.get("trials"), list):
-            manifests.append({**manifest, "file": path.name})
-    return sorted(manifests, key=lambda m: m.get("created") or 0, reverse=True)

@@ -16,6 +16,7 @@ from mcp.client.streamable_http import streamablehttp_client
 from app import mcp_wanted
 from makemore.jobs import JobManager
 from makemore.limits import load_limits
+from makemore.engine import Engine
 from makemore.ui import build_demo
 from makemore.ui.assistant import TOOLS, assistant_tools_only
 from makemore.workspace import Workspace
@@ -63,7 +64,7 @@ def test_gradio_would_offer_every_public_endpoint_and_no_private_one(tmp_path):
     just "_lambda_"); the page's private events are never among them. The curation keeps the assistant's."""
     ws = Workspace(tmp_path, load_limits({"MAKEMORE_MAX_JOBS": "0"}))
     jobs = JobManager(ws, scheduler=False, device="cpu")
-    demo = build_demo(jobs.owners, jobs)
+    demo = build_demo(Engine(jobs.owners, jobs))
     server = gradio.mcp.GradioMCPServer(demo)
     offered = server.tool_to_endpoint
     private = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "private"}

@@ -160,15 +160,18 @@ def test_download_folders_are_made_while_others_clean_up_beside_them(tmp_path, m
 
 
 def test_the_train_tab_shows_the_overfitting_note(jobs):
+    from makemore.engine import Engine
     from makemore.ui.common import Context
     from makemore.ui.train_tab import progress
 
     run = jobs.ws.run(jobs.create("twenty", "bigram", steps=600))
-    ctx = Context(jobs.owners, jobs)
+    engine = Engine(jobs.owners, jobs)
+    ctx = Context(engine)
     losses = [(3.0, 3.0), (2.5, 2.6), (2.2, 2.4), (2.0, 2.35), (1.9, 2.37), (1.8, 2.40)]
     for record in evals(*losses):
         run.append_metrics(record)
-    assert "Overfitting" not in progress(ctx, run.id)[0]  # two rises: not yet
-    run.append_metrics({"kind": "eval", "step": 600, "train_loss": 1.7, "test_loss": 2.45})
-    status = progress(ctx, run.id)[0]
+    with ctx.visiting(engine.session()):
+        assert "Overfitting" not in progress(ctx, run.id)[0]  # two rises: not yet
+        run.append_metrics({"kind": "eval", "step": 600, "train_loss": 1.7, "test_loss": 2.45})
+        status = progress(ctx, run.id)[0]
     assert "Overfitting: the test loss has risen for 3 evaluations" in status and "is kept" in status

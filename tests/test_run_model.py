@@ -134,34 +134,38 @@ def test_every_function_in_train_is_short():
     assert not long
 
 
-# The API contract as it stood before the run model was rewired (issue 11): names and parameters unchanged.
+# The API contract: names and parameter names (one name for one thing, issue 19: `run_id` for a run, `dataset`
+# for a data set).
 API = {
     "/compare_runs": ["run_ids", "x_axis", "temperature", "num_samples", "seed"],
-    "/dataset_stats": ["name"], "/delete_dataset": ["name"], "/list_runs": [],
-    "/resume_training": ["run", "max_steps", "time_budget"], "/run_progress": ["run"], "/run_status": ["run"],
+    "/dataset_stats": ["dataset"], "/delete_dataset": ["dataset"], "/list_runs": [],
+    "/resume_training": ["run_id", "max_steps", "time_budget"], "/run_progress": ["run_id"], "/run_status": ["run_id"],
     "/sample": ["run_id", "temperature", "top_k", "top_p", "num_samples", "prefix", "seed"],
     "/score_line": ["run_id", "text"],
     "/start_training": ["dataset", "arch", "n_layer", "n_head", "n_embd", "n_embd2", "context", "dropout",
                         "learning_rate", "batch_size", "weight_decay", "amount", "unit", "seed", "eval_interval",
-                        "shown_for", "start_from"],  # start_from: added by issue 15
-    "/stop_training": ["run"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
-    "/rename_run": ["run", "name"],  # added by issue 13
-    "/publish_run": ["run", "published"],  # added by issue 12
-    # added by issue 15: ideas, the shortlist, and the assistant's (MCP) tools
+                        "shown_for", "start_from"],
+    "/stop_training": ["run_id"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
+    "/rename_run": ["run_id", "name"], "/publish_run": ["run_id", "published"],
     "/generate_ideas": ["run_id", "count", "only_new", "min_len", "max_len", "starts_with", "ends_with", "contains",
                         "exclude", "temperature", "rank", "case"],
     "/shortlist": [], "/shortlist_add": ["text", "score", "is_new", "run_id"], "/shortlist_remove": ["text"],
     "/shortlist_export": [], "/list_datasets": [], "/list_models": ["with_weights_only"],
     "/train_model": ["dataset", "arch", "seconds"], "/training_status": ["run_id"],
+    "/next_char_choices": ["run_id", "prefix", "top_n"], "/next_char_probs": ["run_id", "line"],
+    "/embedding_map": ["run_id"], "/attention_map": ["run_id", "line"],
+    "/hidden_activations": ["run_id", "line", "top_units", "rank_by"], "/training_health": ["run_id"],
+    "/bigram_counts": ["dataset"],
 }
 
 
 def test_every_api_endpoint_keeps_its_name_and_parameters(jobs):
     """Existing parameters keep their names and order; every endpoint that reads or changes owned data takes
     the caller's `workspace` key last, with a default (locally it is not needed)."""
+    from makemore.engine import Engine
     from makemore.ui import build_demo
 
-    info = build_demo(jobs.owners, jobs).get_api_info()["named_endpoints"]
+    info = build_demo(Engine(jobs.owners, jobs)).get_api_info()["named_endpoints"]
     for name, parameters in API.items():
         got = info[name]["parameters"]
         assert [p["parameter_name"] for p in got] == parameters + ["workspace"], name
@@ -171,10 +175,11 @@ def test_every_api_endpoint_keeps_its_name_and_parameters(jobs):
 
 def test_sampling_scoring_and_comparing_share_one_queue_group_sized_for_the_cpu(jobs):
     """Page events and API endpoints alike: as many at once as there are cores, never one group per event."""
+    from makemore.engine import Engine
     from makemore.limits import usable_cpus
     from makemore.ui import build_demo
 
-    fns = build_demo(jobs.owners, jobs).fns.values()
+    fns = build_demo(Engine(jobs.owners, jobs)).fns.values()
     grouped = {fn.api_name for fn in fns if fn.concurrency_id == "cpu"}
     assert {"sample", "score_line", "compare_runs"} <= grouped and len(grouped) == 7, grouped  # + 4 page events
     assert {fn.concurrency_limit for fn in fns if fn.concurrency_id == "cpu"} == {usable_cpus()}

@@ -18,7 +18,8 @@ from makemore.cli import main as cli_main  # noqa: E402
 from makemore.errors import ConfigError  # noqa: E402
 from makemore.limits import load_limits  # noqa: E402
 from makemore.store import Run  # noqa: E402
-from makemore.sweep import plan_sweep, read_manifests, run_sweep  # noqa: E402
+from makemore.sweep import plan_sweep, run_sweep  # noqa: E402
+from makemore.sweep_manifests import read_manifests  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
 QUIET = dict(include_dashboard=False, object_store_memory=80 * 2**20)
@@ -204,6 +205,6 @@ def test_the_compare_tab_shows_a_sweeps_best_trial_per_architecture(tmp_path):
     (tmp_path / "sweep-a.json").write_text(json.dumps({"sweep_id": "a", "created": 1, "trials": [],
                                                       "best_per_arch": best}))
     (tmp_path / "sweep-b.json").write_text("{damaged")
-    rows = sweep_rows(SimpleNamespace(ws=SimpleNamespace(runs=tmp_path)))
+    rows = sweep_rows(SimpleNamespace(session=SimpleNamespace(sweeps=lambda: read_manifests(tmp_path))))
     assert rows["run id"].tolist() == ["sweep-a-02-mlp", "sweep-a-01-gru"]  # best first
     assert rows["best test loss"].tolist() == ["1.9000", "2.0000"]

@@ -1,21 +1,21 @@
 """The web app: an intro, then one tab per module (Data, Train, Sample, Ideas, Compare, Look inside), wired
-together here; and the endpoints an AI assistant gets over MCP (assistant.py).
+together here by component names ("train.run_id"); and the endpoints an AI assistant gets over MCP (assistant.py).
 
 Every event acts for the visitor who sent it (Context.owned): their workspace key, kept in their browser, goes
-in as the last input. The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
+in as the last input, and the event runs on that visitor's engine session. The selection follows the user across tabs: a data set picked or uploaded in Data is selected in Train and
 Compare; the run Train shows is selected in Sample once it has weights; a reloaded page shows the newest
 queued or running run.
 """
-import gradio as gr
-
 import os
 
+import gradio as gr
+
+from ..engine import Engine
 from ..errors import MakemoreError
-from ..jobs import JobManager
 from ..limits import Limits
-from ..owners import KEY, Owners
 from . import assistant, compare_tab, data_tab, ideas_tab, lookinside_tab, sample_tab, train_tab
-from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
+from .common import (PRIVATE, Context, PageLoad, dataset_refresh, dataset_update, on_page_load, run_refresh, run_update,
+                     runs_update)
 
 INTRO = """# makemore playground
 Character-level language models that *make more* of what you give them: feed in a list of names (or company
@@ -63,124 +63,127 @@ HEAD = ("<script>setTimeout(() => { if (!document.body.dataset.loaded) document.
         "20000);</script>")
 
 
-def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> gr.Blocks:
-    owners = owners or (jobs.owners if jobs else Owners())
+TABS = [("Data", "data", data_tab), ("Train", "train", train_tab), ("Sample", "sample", sample_tab),
+        ("Ideas", "ideas", ideas_tab), ("Compare", "compare", compare_tab), ("Look inside", "inside", lookinside_tab)]
+
+
+def build_demo(engine: Engine | None = None) -> gr.Blocks:
+    """The whole page over one engine: every tab, the wiring between them by name, the page load."""
+    engine = engine or Engine()
     with gr.Blocks(title="makemore playground", delete_cache=(3600, 3600)) as demo:
         # the visitor's anonymous workspace key, kept in their browser (a new tab or a reload keeps it)
-        key = gr.BrowserState("", storage_key="makemore-workspace", secret=owners.secret())  # survives a restart
-        ctx = Context(owners, jobs or JobManager(owners), key)
+        key = gr.BrowserState("", storage_key="makemore-workspace", secret=engine.secret())  # survives a restart
+        ctx = Context(engine, key)
         with gr.Row():
             gr.Markdown(INTRO, elem_id="intro")
-            if owners.public and oauth_enabled():
+            if engine.public and oauth_enabled():
                 gr.LoginButton(scale=0, min_width=160)
-        gr.Markdown(VISIBILITY if owners.public else "", elem_id="visibility")
+        gr.Markdown(VISIBILITY if engine.public else "", elem_id="visibility")
+        tabs = {}
         with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, never behind a "..." menu
-            with gr.Tab("Data", id="data") as data:
-                data_ui = data_tab.build(ctx)
-            with gr.Tab("Train", id="train") as train:
-                train_ui = train_tab.build(ctx)
-            with gr.Tab("Sample", id="sample") as sample:
-                sample_ui = sample_tab.build(ctx)
-            with gr.Tab("Ideas", id="ideas") as ideas:
-                ideas_ui = ideas_tab.build(ctx)
-            with gr.Tab("Compare", id="compare") as compare:
-                compare_ui = compare_tab.build(ctx)
-            with gr.Tab("Look inside", id="inside") as inside:
-                inside_ui = lookinside_tab.build(ctx, inside)
-        followed = gr.State(None)  # the Train tab's run that the Sample tab last switched to
-        applied = {tab: gr.State(None) for tab in ("train", "compare")}  # the Data pick each tab last took
-        private = dict(api_visibility="private", show_progress="hidden")
-
-        # lists change in other tabs (an upload, a new run): refresh them when a tab is opened
-        def datasets(current):
-            return dataset_refresh(ctx.ws, current)
-
-        def follow_dataset(current, picked, applied):
-            """A tab's data set: the one last picked or uploaded in Data (once per pick), else its own choice."""
-            if picked and picked != applied:
-                return dataset_update(ctx.ws, picked), picked
-            return datasets(current), applied
-
-        def follow(current, train_run, followed):
-            """Sample switches (once) to the run the Train tab shows when it has weights; else keeps its run."""
-            try:
-                summary = ctx.run(train_run).summary() if train_run and train_run != followed else None
-            except MakemoreError:
-                summary = None
-            if summary and summary.has_weights and summary.state.value in ("running", "finished", "stopped"):
-                return run_update(ctx, train_run, with_weights=True), train_run
-            return run_refresh(ctx, current, with_weights=True), followed
-
-        def shared(request: gr.Request):
-            """A share link (?run=<id>) opens the app on that run: in Train, Sample and Compare."""
-            run_id = request.query_params.get("run") if request else None
-            if not run_id:
-                return gr.skip(), gr.skip(), gr.skip()
-            try:
-                ctx.run(run_id)
-            except MakemoreError:
-                return gr.skip(), gr.skip(), gr.skip()
-            return run_update(ctx, run_id), run_update(ctx, run_id, with_weights=True), runs_update(ctx, [run_id])
-
-        ctx.on(data.select, datasets, data_ui.dataset, data_ui.dataset, **private)
-        ctx.on(ideas.select, lambda r, shown: (run_refresh(ctx, r, with_weights=True),
-                                               *ideas_ui.refresh_shortlist(shown)),
-               [ideas_ui.run_id, ideas_ui.listed[0]], [ideas_ui.run_id, *ideas_ui.listed], **private)
-        look_inside = (lambda r, d: (run_refresh(ctx, r, with_weights=True), datasets(d)),
-                       [inside_ui.run_id, inside_ui.dataset], [inside_ui.run_id, inside_ui.dataset])
-        ctx.on(inside.select, *look_inside, **private)
-        # a data set picked or uploaded in Data is the one Train and Compare use next
-        ctx.on(train.select, lambda d, p, a, r: (*follow_dataset(d, p, a), run_refresh(ctx, r),
-                                                 train_ui.start_from_update()),
-               [train_ui.dataset, data_ui.picked, applied["train"], train_ui.run_id],
-               [train_ui.dataset, applied["train"], train_ui.run_id, train_ui.start_from], **private)
-        ctx.on(sample.select, follow, [sample_ui.run_id, train_ui.run_id, followed], [sample_ui.run_id, followed],
-               **private)
-        ctx.on(compare.select, lambda d, p, a, r: (*follow_dataset(d, p, a), runs_update(ctx, r, refresh=True)),
-               [compare_ui.dataset, data_ui.picked, applied["compare"], compare_ui.runs],
-               [compare_ui.dataset, applied["compare"], compare_ui.runs], **private)
-        # a (re)loaded page: first the visitor's key (a new one on a first visit), then what is there now
-        loads = [(lambda d, t, c: (datasets(d), datasets(t), datasets(c)),
-                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset],
-                  [data_ui.dataset, train_ui.dataset, compare_ui.dataset]),
-                 (lambda: run_update(ctx, None, with_weights=True), None, sample_ui.run_id),
-                 (lambda r: run_refresh(ctx, r, with_weights=True), ideas_ui.run_id, ideas_ui.run_id), look_inside,
-                 data_ui.load, *train_ui.load, *compare_ui.load, *ideas_ui.load]
-        inputs, outputs, on_load = combine(loads)
-        demo.load(lambda current: current if KEY.match(current or "") else owners.new_key(), key, key,
-                  **private).then(ctx.owned(on_load), [*inputs, key], outputs, **private).then(
-            ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private).then(
-            None, js=LOADED_JS)  # the page now shows this visitor's work: a choice made from here on is kept
-        gr.api(new_workspace(owners), api_name="new_workspace")
+            for title, name, module in TABS:
+                with gr.Tab(title, id=name) as tabs[name]:
+                    module.create_tab(ctx, tabs[name]) if module is lookinside_tab else module.create_tab(ctx)
+        wire_tabs(ctx, tabs)
+        wire_page_load(ctx, demo)
+        gr.api(new_workspace(engine), api_name="new_workspace")
         assistant.build(ctx)
     demo.ctx = ctx
     return demo
 
 
-def new_workspace(owners: Owners):
+def follow_dataset(ctx: Context, current, picked, applied):
+    """A tab's data set: the one last picked or uploaded in Data (once per pick), else its own choice."""
+    if picked and picked != applied:
+        return dataset_update(ctx, picked), picked
+    return dataset_refresh(ctx, current), applied
+
+
+def follow_run(ctx: Context, current, train_run, followed):
+    """Sample switches (once) to the run the Train tab shows when it has weights; else keeps its run."""
+    try:
+        summary = ctx.session.run(train_run) if train_run and train_run != followed else None
+    except MakemoreError:
+        summary = None
+    if summary and summary.has_weights and summary.state.value in ("running", "finished", "stopped"):
+        return run_update(ctx, train_run, with_weights=True), train_run
+    return run_refresh(ctx, current, with_weights=True), followed
+
+
+def wire_tabs(ctx: Context, tabs: dict):
+    """Opening a tab refreshes its lists (they change in other tabs); a data set picked or uploaded in Data is
+    the one Train and Compare use next; Sample follows the Train tab's run once it has weights."""
+    m = ctx.manager
+    m.add("page", {"followed": gr.State(None), "train_applied": gr.State(None), "compare_applied": gr.State(None)})
+
+    def on_open(tab, fn, reads, writes):
+        ctx.on_names([tabs[tab].select], lambda shown: dict(zip(writes, fn(*[shown[n] for n in reads]))),
+                     reads, writes)
+    on_open("data", lambda d: (dataset_refresh(ctx, d),), ["data.dataset"], ["data.dataset"])
+    on_open("ideas", lambda r, shown: (run_refresh(ctx, r, with_weights=True),
+                                       *ideas_tab.refresh_shortlist(ctx, shown)),
+            ["ideas.run_id", "ideas.shortlist"], ["ideas.run_id", "ideas.shortlist", "ideas.txt", "ideas.csv"])
+    on_open("inside", lambda r, d: (run_refresh(ctx, r, with_weights=True), dataset_refresh(ctx, d)),
+            ["inside.run_id", "inside.dataset"], ["inside.run_id", "inside.dataset"])
+    on_open("train", lambda d, p, a, r: (*follow_dataset(ctx, d, p, a), run_refresh(ctx, r),
+                                         train_tab.start_from_update(ctx)),
+            ["train.dataset", "data.picked", "page.train_applied", "train.run_id"],
+            ["train.dataset", "page.train_applied", "train.run_id", "train.start_from"])
+    on_open("sample", lambda c, t, f: follow_run(ctx, c, t, f), ["sample.run_id", "train.run_id", "page.followed"],
+            ["sample.run_id", "page.followed"])
+    on_open("compare", lambda d, p, a, r: (*follow_dataset(ctx, d, p, a), runs_update(ctx, r, refresh=True)),
+            ["compare.dataset", "data.picked", "page.compare_applied", "compare.runs"],
+            ["compare.dataset", "page.compare_applied", "compare.runs"])
+
+
+SHARED = ("train.run_id", "sample.run_id", "compare.runs")  # what a share link sets
+
+
+def shared_run(ctx: Context, run_id: str | None) -> dict:
+    """A share link (?run=<id>) opens the app on that run: in Train, Sample and Compare."""
+    if not run_id:
+        return {}
+    try:
+        ctx.session.run(run_id)
+    except MakemoreError:
+        return {}
+    return {"train.run_id": run_update(ctx, run_id), "sample.run_id": run_update(ctx, run_id, with_weights=True),
+            "compare.runs": runs_update(ctx, [run_id])}
+
+
+def lists_load(ctx: Context):
+    """The page's lists as the visitor left them: data sets, the latest runs."""
+    datasets = ("data.dataset", "train.dataset", "compare.dataset")
+
+    def load(shown: dict) -> dict:
+        updates = {name: dataset_refresh(ctx, shown[name]) for name in datasets}
+        updates["sample.run_id"] = run_update(ctx, None, with_weights=True)
+        updates["ideas.run_id"] = run_refresh(ctx, shown["ideas.run_id"], with_weights=True)
+        return updates
+    return PageLoad((*datasets, "ideas.run_id"), (*datasets, "sample.run_id", "ideas.run_id"), load)
+
+
+def wire_page_load(ctx: Context, demo: gr.Blocks):
+    """A (re)loaded page: first the visitor's key (a new one on a first visit), then each tab's own load, then a
+    share link's run; then the page takes input (LOADED_JS)."""
+    loads = [lists_load(ctx), *(module.page_load(ctx) for _, _, module in TABS if hasattr(module, "page_load"))]
+    key = demo.load(ctx.engine.key_or_new, ctx.key, ctx.key,
+                    **PRIVATE)
+    loaded = on_page_load(ctx, key.then, loads)
+
+    def share(request: gr.Request):
+        updates = shared_run(ctx, request.query_params.get("run") if request else None)
+        return tuple(updates.get(name, gr.skip()) for name in SHARED)
+    shared = ctx.on(loaded.then, share, None, [ctx.manager[name] for name in SHARED], **PRIVATE)
+    shared.then(None, js=LOADED_JS)  # the page now shows this visitor's work: a choice made from here on is kept
+
+
+def new_workspace(engine: Engine):
     def new_workspace() -> str:
         """A fresh anonymous workspace key. Pass it as `workspace` to every other endpoint: your data sets and
         runs are then yours alone (on a public server; locally there is one workspace and no key is needed)."""
-        return owners.new_key()
+        return engine.new_key()
     return new_workspace
-
-
-def combine(loads):
-    """Several (fn, inputs, outputs) page-load handlers as one: (inputs, outputs, fn)."""
-    inputs, outputs, parts = [], [], []
-    for fn, ins, outs in loads:
-        ins = [] if ins is None else list(ins) if isinstance(ins, (list, tuple)) else [ins]
-        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        parts.append((fn, len(inputs), len(ins), len(outs)))
-        inputs, outputs = inputs + ins, outputs + outs
-
-    def on_load(*values):
-        results = []
-        for fn, start, n_in, n_out in parts:
-            result = fn(*values[start:start + n_in])
-            results += list(result) if n_out > 1 else [result]
-        return tuple(results)
-    return inputs, outputs, on_load
 
 
 def oauth_enabled() -> bool:

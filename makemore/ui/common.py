@@ -1,13 +1,15 @@
 """What the tabs share: the app context, wiring by name, errors as messages, run listings and loss charts.
 
-Tabs see runs only through the core: typed RunSummary rows from the workspace, and run methods; they
-never read run files themselves, and no tab imports another. Runs are shown by their human name; the
-id is the value behind it (what API callers pass).
+Tabs act only through the visitor's engine session (`ctx.session`, makemore/engine.py): typed summaries
+in, never run files or paths, and no tab imports another. Every component is known by its name in the
+page's Manager ("tab.element"), and tabs are joined by those names. Runs are shown by their human name;
+the id is the value behind it (what API callers pass).
 
 An action a person takes in the page shows its outcome (or its error, styled as one) in a message beside
 its control, and keeps what the page showed before when it fails (`in_page`); its named API endpoint
-(`api_twin`) is the same function as before, raising errors to the client.
+(`Context.endpoint`, registered once) is the same plain function, raising errors to the client.
 """
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -18,45 +20,67 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..errors import MakemoreError
-from ..jobs import JobManager
+from ..engine import NO_OWNER, Engine, Session
+from ..errors import AccessError, MakemoreError
 from ..limits import usable_cpus
-from ..owners import Owners
-from ..sample import mark_origin
-from ..workspace import Workspace
+from .vocabulary import VOCABULARY
 
-VISITOR: contextvars.ContextVar[Workspace] = contextvars.ContextVar("visitor")
+VISITOR: contextvars.ContextVar[Session] = contextvars.ContextVar("visitor")
 # Sampling, scoring and comparing (page events and API endpoints alike) share one queue group, as many at once as
 # there are cores: more would only take turns on the same cores and slow every request of a burst down.
 CPU_BOUND = dict(concurrency_id="cpu", concurrency_limit=usable_cpus())
+PRIVATE = dict(api_visibility="private", show_progress="hidden")  # a page's own event, never an API endpoint
+
+
+class Manager:
+    """Every component of the page by name, "tab.element" (e.g. "train.run_id"): tabs are joined by these
+    names, never by position."""
+
+    def __init__(self):
+        self.elements: dict[str, gr.components.Component] = {}
+
+    def add(self, tab: str, elements: dict):
+        for name, component in elements.items():
+            self.elements[f"{tab}.{name}"] = component
+
+    def __getitem__(self, name: str):
+        return self.elements[name]
+
+    def names_of(self, components) -> dict:
+        """component -> its name, for the given components."""
+        wanted = {id(c) for c in components}
+        return {c: name for name, c in self.elements.items() if id(c) in wanted}
 
 
 @dataclass
 class Context:
-    """What every tab gets: the owners and jobs of the server, and the visitor's workspace key component.
+    """What every tab gets: the engine, the visitor's workspace key component and the page's components.
 
-    Inside an event wrapped by `owned`, `ws` is the workspace of the visitor who sent it (from the key the
-    browser keeps, or the signed-in user); outside one (building the page) it is the base workspace."""
+    Inside an event wrapped by `owned`, `session` is the session of the visitor who sent it (from the key the
+    browser keeps, or the signed-in user); outside one there is none, and asking for it is an error."""
 
-    owners: Owners
-    jobs: JobManager
+    engine: Engine
     key: gr.BrowserState | None = None
+    manager: Manager = field(default_factory=Manager)
 
     @property
-    def ws(self) -> Workspace:
-        return VISITOR.get(self.owners.base)
+    def session(self) -> Session:
+        try:
+            return VISITOR.get()
+        except LookupError:
+            raise AccessError(NO_OWNER) from None
 
     def owned(self, fn, quiet_outputs: int | None = None):
         """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
         (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
-        injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace."""
+        injects and nobody can forge; while it runs, `ctx.session` is that visitor's session."""
         signature = inspect.signature(fn)
         params = list(signature.parameters.values())
         variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
@@ -71,12 +95,12 @@ class Context:
             *args, key = args if args else ("",)
             user = getattr(profile, "username", None) if profile is not None else None
             try:
-                visitor = self.owners.workspace(key, user)
+                session = self.engine.session(key, user)
             except MakemoreError as e:  # no key, or not a key: said to the caller, whatever the handler
                 if quiet_outputs is not None:  # a page's own event (a timer) before the page has its key
                     return gr.skip() if quiet_outputs == 1 else (gr.skip(),) * quiet_outputs
                 raise gr.Error(str(e), duration=20, print_exception=False) from None
-            token = VISITOR.set(visitor)
+            token = VISITOR.set(session)
             try:
                 return fn(*args)
             finally:
@@ -86,6 +110,15 @@ class Context:
                                    "workspace": str | None}
         return wrapper
 
+    @contextlib.contextmanager
+    def visiting(self, session: Session):
+        """Act for `session`'s owner outside an event (a test, a script)."""
+        token = VISITOR.set(session)
+        try:
+            yield self
+        finally:
+            VISITOR.reset(token)
+
     def on(self, trigger, fn, inputs=None, outputs=None, **options):
         """Register `fn` on `trigger` (e.g. button.click) as an owned event: the key goes in as the last input."""
         inputs = [] if inputs is None else list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
@@ -93,36 +126,84 @@ class Context:
         count = len(outputs) if isinstance(outputs, (list, tuple, set)) else 0 if outputs is None else 1
         return trigger(self.owned(fn, count if private else None), [*inputs, self.key], outputs, **options)
 
-    def run(self, run_id: str):
-        """A run the visitor may read: theirs, or one in the gallery."""
-        return self.owners.readable_run(self.ws, run_id)
+    def on_names(self, triggers, fn, reads, writes, **options):
+        """Wire `fn(values) -> updates` on `triggers` (a list of event triggers, or one) by component names: it gets the shown values of `reads` as a dict keyed
+        by name and returns updates keyed by name (any subset of `writes`). A private, owned page event."""
+        names = {self.manager[n]: n for n in reads}
 
-    def model(self, run_id: str):
-        """(model, config) of a readable run's best weights, cached until the weights change."""
-        return self.owners.model(self.ws, run_id)
+        def named(values, profile: gr.OAuthProfile | None = None):
+            key = values.pop(self.key, None)
+            by_name = {names[c]: v for c, v in values.items()}
+            handler = self.owned(lambda: fn(by_name), quiet_outputs=len(writes))
+            updates = handler(profile, key)
+            if not isinstance(updates, dict):
+                return updates
+            return {self.manager[n]: u for n, u in updates.items()}
+        inputs, outputs, options = {*names, self.key}, [self.manager[n] for n in writes], {**PRIVATE, **options}
+        if isinstance(triggers, list):
+            return gr.on(triggers, named, inputs, outputs, **options)
+        return triggers(named, inputs, outputs, **options)  # one trigger, e.g. an event's .then
 
-    def mark(self, samples, config: dict):
-        """Tag samples new/train/test when the run's data set is still at hand (else '?')."""
-        dataset = self.ws.dataset_of(config)
-        return mark_origin(samples, dataset) if dataset else samples
+    def endpoint(self, fn, inputs, outputs, api_name: str, **options):
+        """The one named API endpoint of `fn` (errors raised to the client): it acts for the visitor whose key it
+        gets; the page's own events are private and call the same plain function."""
+        check_vocabulary(fn, api_name)
+        self.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
 
-    def summaries(self, with_weights=False) -> list:
-        """The visitor's runs, newest first, then the gallery."""
-        return self.owners.visible(self.ws, with_weights)
+    def api(self, fn, api_name: str | None = None):
+        """An endpoint without components (JSON in, JSON out), typed by `fn`'s signature, acting for its caller."""
+        check_vocabulary(fn, api_name or fn.__name__)
+        gr.api(friendly(self.owned(fn)), api_name=api_name or fn.__name__)
 
-    def run_ids(self, with_weights=False) -> list[str]:
-        return [s.id for s in self.summaries(with_weights)]
+    def gallery_choices(self, with_weights=False) -> list[tuple[str, str]]:
+        """(name, id) choices of what everyone may read: a dropdown's choices before the page knows its visitor."""
+        return [(s.name + " (gallery)", s.id) for s in self.engine.gallery(with_weights)]
 
-    def run_choices(self, with_weights=False) -> list[tuple[str, str]]:
-        """(name, id) pairs for a dropdown, newest first: people see names, events get ids."""
-        return [(s.name + (" (gallery)" if s.readonly else ""), s.id) for s in self.summaries(with_weights)]
 
-    def latest_run(self) -> str | None:
-        """The run a returning visitor most likely wants: their newest queued or running one, else the newest."""
-        summaries = self.summaries()
-        active = [s for s in summaries if s.state.value in ("queued", "running") and not s.readonly]
-        candidates = active or summaries
-        return candidates[0].id if candidates else None
+@dataclass(frozen=True)
+class PageLoad:
+    """What a tab does when the page (re)loads: `fn(shown) -> updates`, both keyed by "tab.element" names;
+    `reads` are the components whose shown values it needs, `writes` those it may update."""
+
+    reads: tuple
+    writes: tuple
+    fn: object
+
+
+def on_page_load(ctx: Context, trigger, loads: list[PageLoad]):
+    """Every tab's PageLoad as one owned event on `trigger`, joined by component names."""
+    reads = tuple(dict.fromkeys(n for load in loads for n in load.reads))
+    writes = tuple(dict.fromkeys(n for load in loads for n in load.writes))
+
+    def load_all(shown: dict) -> dict:
+        updates = {}
+        for load in loads:
+            updates.update(load.fn(shown))
+        return updates
+    return ctx.on_names(trigger, load_all, reads, writes)
+
+
+def bound(fn, ctx: Context):
+    """`fn(ctx, ...)` as `fn(...)`: the same name, docs and signature (less `ctx`), which type its endpoint."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return fn(ctx, *args, **kwargs)
+    signature = inspect.signature(fn)
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    call.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "ctx"}
+    return call
+
+
+def check_vocabulary(fn, api_name: str):
+    """Every parameter of an endpoint comes from the documented list (makemore/ui/vocabulary.py)."""
+    unknown = [p for p in inspect.signature(fn).parameters if p not in VOCABULARY]
+    if unknown:
+        raise TypeError(f"/{api_name} has parameters outside the API vocabulary: {unknown}")
+
+
+def run_choices(session: Session, with_weights=False) -> list[tuple[str, str]]:
+    """(name, id) pairs for a dropdown, newest first: people see names, events get ids."""
+    return [(s.name + (" (gallery)" if s.readonly else ""), s.id) for s in session.runs(with_weights)]
 
 
 class Number(gr.Number):
@@ -136,9 +217,10 @@ class Number(gr.Number):
         return super().preprocess(payload)
 
 
-def inputs_for(fn, components: dict) -> list:
-    """The input components of an event, in the order of `fn`'s parameters, looked up by parameter name."""
-    return [components[name] for name in inspect.signature(fn).parameters]
+def inputs_for(fn, components: dict, skip: int = 0) -> list:
+    """The input components of an event, in the order of `fn`'s parameters (less the first `skip`, such as
+    `ctx`), looked up by parameter name."""
+    return [components[name] for name in list(inspect.signature(fn).parameters)[skip:]]
 
 
 def friendly(fn):
@@ -184,12 +266,6 @@ def in_page(fn, keep: int):
     return wrapper
 
 
-def api_twin(ctx: Context, fn, inputs, outputs, api_name: str, **options):
-    """The named API endpoint of an action the page wires through `in_page`: `fn` as it always was (errors
-    raised to the client), on a hidden button the page never clicks; it acts for the visitor whose key it gets."""
-    ctx.on(gr.Button(visible=False).click, friendly(fn), inputs, outputs, api_name=api_name, **options)
-
-
 _last_sweep = 0.0  # when download_folder last looked for stale folders
 
 
@@ -225,22 +301,22 @@ def error(text: str):
     return note(f"⚠ {text}", "error")
 
 
-def dataset_update(ws: Workspace, value):
+def dataset_update(ctx: Context, value):
     """Fresh dropdown choices with `value` selected (names if it is gone)."""
-    names = ws.list_datasets()
+    names = ctx.session.datasets()
     return gr.update(choices=names, value=value if value in names else "names")
 
 
-def dataset_refresh(ws: Workspace, current):
+def dataset_refresh(ctx: Context, current):
     """Fresh dropdown choices; the selection changes only if the current data set is gone. (Setting the value
     it already has could undo a newer selection still on its way to the page.)"""
-    names = ws.list_datasets()
+    names = ctx.session.datasets()
     return gr.update(choices=names) if current in names else gr.update(choices=names, value="names")
 
 
 def run_update(ctx: Context, value, with_weights=False):
     """Fresh (name, id) choices with run `value` selected (the newest if it is gone)."""
-    choices = ctx.run_choices(with_weights)
+    choices = run_choices(ctx.session, with_weights)
     ids = [run_id for _, run_id in choices]
     return gr.update(choices=choices, value=value if value in ids else (ids[0] if ids else None))
 
@@ -254,7 +330,7 @@ def run_refresh(ctx: Context, current, with_weights=False):
 def runs_update(ctx: Context, current, refresh=False):
     """For a multiselect: fresh choices, keeping the chosen runs that still exist. With `refresh`, the
     selection is sent only if a chosen run is gone."""
-    choices = ctx.run_choices()
+    choices = run_choices(ctx.session)
     ids = {run_id for _, run_id in choices}
     kept = [r for r in current or [] if r in ids]
     return gr.update(choices=choices) if refresh and kept == list(current or []) else \

@@ -1,10 +1,9 @@
 """The Data tab: pick a bundled data set or upload a .txt file, and look at what is in it.
 
-The data set picked or uploaded here is also selected in the Train and Compare tabs (`picked`).
+The data set picked or uploaded here is also selected in the Train and Compare tabs ("data.picked").
 """
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
@@ -13,7 +12,8 @@ import plotly.graph_objects as go
 from ..data import INVISIBLE, visible_char
 from ..errors import DataError, MakemoreError
 from ..workspace import BUNDLED
-from .common import Context, api_twin, dataset_update, empty_figure, error, in_page, note, style
+from .common import (PRIVATE, Context, PageLoad, bound, dataset_update, empty_figure, error, in_page,
+                     markdown_text, note, style)
 
 VERTICAL_BARS = 30  # more characters than this: horizontal bars, the most common TOP_BARS and "others"
 TOP_BARS = 40
@@ -39,12 +39,12 @@ def frequency_figure(chars: list[tuple[str, int]]) -> go.Figure:
 
 def stats(ctx: Context, name: str):
     """Summary, length histogram, character frequencies and a preview of one data set."""
-    d = ctx.ws.load_dataset(name)
+    d = ctx.session.dataset(name)
     lengths = Counter(len(line) for line in d.lines)
     visible = "".join(c for c in d.vocab.chars if c not in INVISIBLE and c.isprintable())
     invisible = [visible_char(c) for c in d.vocab.chars if c in INVISIBLE or not c.isprintable()]
     summary = (
-        f"**{name}**{' (bundled)' if name in BUNDLED else ''}: **{len(d.lines):,}** lines, "
+        f"**{markdown_text(name)}**{' (bundled)' if name in BUNDLED else ''}: **{len(d.lines):,}** lines, "
         f"**{len(set(d.lines)):,}** unique; **{len(d.vocab.chars)}** distinct characters; "
         f"lengths {min(lengths)} to {max(lengths)} (mean {sum(map(len, d.lines)) / len(d.lines):.1f}); "
         f"split: {len(d.train_lines):,} train / {len(d.test_lines):,} test lines.\n\n"
@@ -57,95 +57,125 @@ def stats(ctx: Context, name: str):
             frequency_figure(Counter("".join(d.lines)).most_common()), preview)
 
 
-def build(ctx: Context) -> SimpleNamespace:
+def layout(ctx: Context) -> dict:
+    """The tab's components by name."""
+    e = {}
     gr.Markdown("Pick a data set, or upload a plain-text file with one example per line "
                 "(names, words, cities, Pokémon…). It is checked, then stored for training.")
     with gr.Row():
         with gr.Column(scale=1):
-            dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
-                                  elem_id="data-dataset")
-            upload = gr.File(label="Upload a .txt file (UTF-8, one example per line)", type="filepath",
-                             elem_id="data-upload")
-            delete = gr.Button(DELETE, variant="stop", size="sm", elem_id="data-delete")
-            message = gr.Markdown(label="message", elem_id="data-message", elem_classes=["mm-message"])
+            e["dataset"] = gr.Dropdown(ctx.engine.bundled_datasets(), value="names", label="Data set",
+                                       allow_custom_value=True, elem_id="data-dataset")
+            e["upload"] = gr.File(label="Upload a .txt file (UTF-8, one example per line)", type="filepath",
+                                  elem_id="data-upload")
+            e["delete"] = gr.Button(DELETE, variant="stop", size="sm", elem_id="data-delete")
+            e["message"] = gr.Markdown(label="message", elem_id="data-message", elem_classes=["mm-message"])
         with gr.Column(scale=2):
-            summary = gr.Markdown(label="summary", elem_id="data-summary")
+            e["summary"] = gr.Markdown(label="summary", elem_id="data-summary")
             with gr.Row():
-                hist = gr.Plot(label="Line lengths", show_label=False)
-                freq = gr.Plot(label="Character frequencies", show_label=False, elem_id="data-frequencies")
-            preview = gr.Dataframe(label="First lines", interactive=False, max_height=320, wrap=True,
-                                   column_widths=["12%", "68%", "20%"])
-    picked = gr.State(None)  # the data set last picked or uploaded here, for the other tabs
-    armed = gr.State(None)  # the data set whose Delete was clicked once (the second click deletes)
+                e["lengths"] = gr.Plot(label="Line lengths", show_label=False)
+                e["frequencies"] = gr.Plot(label="Character frequencies", show_label=False,
+                                           elem_id="data-frequencies")
+            e["preview"] = gr.Dataframe(label="First lines", interactive=False, max_height=320, wrap=True,
+                                        column_widths=["12%", "68%", "20%"])
+    e["picked"] = gr.State(None)  # the data set last picked or uploaded here, for the other tabs
+    e["armed"] = gr.State(None)  # the data set whose Delete was clicked once (the second click deletes)
+    return e
 
-    def show(name):
-        """The data set's summary, charts and preview (the /dataset_stats endpoint); an error as text."""
-        if not name:
-            return "", empty_figure("No data set", 300), empty_figure("No data set", 300), None, ""
-        try:
-            return (*stats(ctx, name), "")
-        except MakemoreError as e:
-            return "", empty_figure("No data", 300), empty_figure("No data", 300), None, f"**Error:** {e}"
 
-    def show_in_page(name):
-        """As `show`, but the message beside the controls is left alone unless this data set cannot be shown."""
-        *shown, problem = show(name)
-        return (*shown, error(problem.removeprefix("**Error:** ")) if problem else gr.skip())
+def dataset_stats(ctx: Context, dataset):
+    """The data set's summary, charts and preview (the /dataset_stats endpoint); an error as text."""
+    if not dataset:
+        return "", empty_figure("No data set", 300), empty_figure("No data set", 300), None, ""
+    try:
+        return (*stats(ctx, dataset), "")
+    except MakemoreError as e:
+        return "", empty_figure("No data", 300), empty_figure("No data", 300), None, f"**Error:** {e}"
 
-    def save(path):
-        """Store an uploaded file (the /upload_dataset endpoint); a file that cannot be used gives the reason."""
-        if not path:
-            return gr.update(), ""
-        try:
-            name = ctx.ws.save_upload(Path(path).name, Path(path).read_bytes())
-        except MakemoreError as e:
-            return gr.update(), f"**Could not use {Path(path).name}:** {e}"
-        return name, f"Stored as **{name}**. Train on it in the Train tab."
 
-    def store(path):
-        if not path:
-            return gr.skip(), gr.skip(), ""
-        try:
-            name = ctx.ws.save_upload(Path(path).name, Path(path).read_bytes())
-        except MakemoreError as e:
-            raise DataError(f"Could not use {Path(path).name}: {e}") from None
-        return (dataset_update(ctx.ws, name), name,
-                f"Stored as **{name}** and selected here and in Train and Compare: train on it in the Train tab.")
+def shown_in_page(ctx: Context, dataset):
+    """As `dataset_stats`, but the message beside the controls is left alone unless this data set cannot be shown."""
+    *shown, problem = dataset_stats(ctx, dataset)
+    return (*shown, error(problem.removeprefix("**Error:** ")) if problem else gr.skip())
 
-    def remove(name):
-        """Delete an uploaded data set (the /delete_dataset endpoint)."""
-        if not name:
-            return gr.update(), "Pick a data set first."
-        try:
-            ctx.ws.delete_dataset(name)
-        except MakemoreError as e:
-            return gr.update(), f"**Error:** {e}"
-        return "names", f"Deleted **{name}**. Runs trained on it can still be sampled, not resumed."
 
-    def ask_then_remove(name, armed):
-        """The first click asks (the button turns into "Really delete X?"), the second deletes."""
-        if not name:
-            raise DataError("Pick a data set first.")
-        if name in BUNDLED:
-            raise DataError(f"{name} is a bundled data set and cannot be deleted.")
-        if armed != name:
-            return gr.skip(), gr.update(value=f"Really delete {name}?"), name, note(
-                f"Delete **{name}** for good? Click **Really delete {name}?** to confirm, or pick another data set "
-                "to keep it.", "warn")
-        ctx.ws.delete_dataset(name)
-        return (dataset_update(ctx.ws, "names"), gr.update(value=DELETE), None,
-                f"Deleted **{name}**. Runs trained on it can still be sampled, not resumed.")
+def upload_dataset(ctx: Context, path):
+    """Store an uploaded file (the /upload_dataset endpoint); a file that cannot be used gives the reason."""
+    if not path:
+        return gr.update(), ""
+    try:
+        name = ctx.session.upload_dataset(Path(path).name, Path(path).read_bytes())
+    except MakemoreError as e:
+        return gr.update(), f"**Could not use {markdown_text(Path(path).name)}:** {e}"
+    return name, f"Stored as **{markdown_text(name)}**. Train on it in the Train tab."
 
-    private = dict(api_visibility="private", show_progress="hidden")
-    outputs = [summary, hist, freq, preview, message]
-    ctx.on(dataset.change, show_in_page, dataset, outputs, **private)
-    dataset.change(lambda: (gr.update(value=DELETE), None), None, [delete, armed], **private)
-    dataset.input(lambda name: (name, note("")), dataset, [picked, message], **private)  # a person's own pick
-    ctx.on(upload.upload, in_page(store, keep=2), upload, [dataset, picked, message], **private).then(
-        lambda: None, None, upload, **private)  # ready for the next file
-    ctx.on(delete.click, in_page(ask_then_remove, keep=3), [dataset, armed], [dataset, delete, armed, message],
-           **private)
-    api_twin(ctx, show, dataset, outputs, "dataset_stats")
-    api_twin(ctx, save, upload, [dataset, message], "upload_dataset")
-    api_twin(ctx, remove, dataset, [dataset, message], "delete_dataset")
-    return SimpleNamespace(dataset=dataset, picked=picked, load=(show_in_page, dataset, outputs))
+
+def store_in_page(ctx: Context, path):
+    if not path:
+        return gr.skip(), gr.skip(), ""
+    try:
+        name = ctx.session.upload_dataset(Path(path).name, Path(path).read_bytes())
+    except MakemoreError as e:
+        raise DataError(f"Could not use {Path(path).name}: {e}") from None
+    return (dataset_update(ctx, name), name, f"Stored as **{markdown_text(name)}** and selected here and in Train "
+                                             "and Compare: train on it in the Train tab.")
+
+
+def delete_dataset(ctx: Context, dataset):
+    """Delete an uploaded data set (the /delete_dataset endpoint)."""
+    if not dataset:
+        return gr.update(), "Pick a data set first."
+    try:
+        ctx.session.delete_dataset(dataset)
+    except MakemoreError as e:
+        return gr.update(), f"**Error:** {e}"
+    return "names", f"Deleted **{markdown_text(dataset)}**. Runs trained on it can still be sampled, not resumed."
+
+
+def ask_then_delete(ctx: Context, dataset, armed):
+    """The first click asks (the button turns into "Really delete X?"), the second deletes."""
+    if not dataset:
+        raise DataError("Pick a data set first.")
+    if dataset in BUNDLED:
+        raise DataError(f"{dataset} is a bundled data set and cannot be deleted.")
+    shown = markdown_text(dataset)
+    if armed != dataset:
+        return gr.skip(), gr.update(value=f"Really delete {dataset}?"), dataset, note(
+            f"Delete **{shown}** for good? Click **Really delete {shown}?** to confirm, or pick another data set "
+            "to keep it.", "warn")
+    ctx.session.delete_dataset(dataset)
+    return (dataset_update(ctx, "names"), gr.update(value=DELETE), None,
+            f"Deleted **{shown}**. Runs trained on it can still be sampled, not resumed.")
+
+
+def wire(ctx: Context, e: dict):
+    """The tab's own events and its named endpoints."""
+    shown = [e["summary"], e["lengths"], e["frequencies"], e["preview"], e["message"]]
+    ctx.on(e["dataset"].change, lambda dataset: shown_in_page(ctx, dataset), e["dataset"], shown, **PRIVATE)
+    e["dataset"].change(lambda: (gr.update(value=DELETE), None), None, [e["delete"], e["armed"]], **PRIVATE)
+    e["dataset"].input(lambda name: (name, note("")), e["dataset"], [e["picked"], e["message"]],
+                       **PRIVATE)  # a person's own pick
+    ctx.on(e["upload"].upload, in_page(lambda path: store_in_page(ctx, path), keep=2), e["upload"],
+           [e["dataset"], e["picked"], e["message"]], **PRIVATE).then(
+        lambda: None, None, e["upload"], **PRIVATE)  # ready for the next file
+    ctx.on(e["delete"].click, in_page(lambda dataset, armed: ask_then_delete(ctx, dataset, armed), keep=3),
+           [e["dataset"], e["armed"]], [e["dataset"], e["delete"], e["armed"], e["message"]], **PRIVATE)
+    ctx.endpoint(bound(dataset_stats, ctx), e["dataset"], shown, "dataset_stats")
+    ctx.endpoint(bound(upload_dataset, ctx), e["upload"], [e["dataset"], e["message"]], "upload_dataset")
+    ctx.endpoint(bound(delete_dataset, ctx), e["dataset"], [e["dataset"], e["message"]], "delete_dataset")
+
+
+def create_tab(ctx: Context) -> dict:
+    e = layout(ctx)
+    ctx.manager.add("data", e)
+    wire(ctx, e)
+    return e
+
+
+def page_load(ctx: Context) -> PageLoad:
+    """A (re)loaded page shows the chosen data set."""
+    names = ("summary", "lengths", "frequencies", "preview", "message")
+
+    def load(shown: dict) -> dict:
+        return {f"data.{n}": u for n, u in zip(names, shown_in_page(ctx, shown["data.dataset"]))}
+    return PageLoad(("data.dataset",), tuple(f"data.{n}" for n in names), load)

@@ -12,10 +12,10 @@ from typing import Literal
 import gradio as gr
 import pandas as pd
 
-from .. import ideas
 from ..errors import ConfigError
-from ..shortlist import Shortlist, export_csv, export_txt
-from .common import Number, Context, api_twin, download_folder, friendly, in_page, inputs_for, markdown_text, note
+from ..shortlist import export_csv, export_txt
+from .common import (Context, Number, PageLoad, bound, download_folder, in_page, inputs_for, markdown_text,
+                     note)
 
 SECONDS = 3.0  # the time limit of one request
 PAGE_MAX = 200  # the most ideas the page asks for at once (API clients: ideas.MAX_IDEAS)
@@ -38,26 +38,45 @@ def whole(value, default=None):
     return value
 
 
-def find_ideas(ctx: Context, run_id, count=20, only_new=True, min_len=1, max_len=None, starts_with="", ends_with="",
-               contains="", exclude="", temperature=1.0, rank="logprob", case="as-is") -> dict:
-    """The ideas of a run as plain JSON: {"ideas": [{"text", "score", "is_new"}], "message", "candidates",
-    "seconds"}. is_new is None when the run's data set is not in the visitor's workspace."""
+def generate_ideas(ctx: Context, run_id: str, count: int = 20, only_new: bool = True, min_len: int = 1,
+                   max_len: int | None = None, starts_with: str = "", ends_with: str = "", contains: str = "",
+                   exclude: str = "", temperature: float = 1.0, rank: Literal["logprob", "diverse"] = "logprob",
+                   case: Literal["as-is", "lower", "title", "upper"] = "as-is") -> dict:
+    """New names (or company names, words...) from a trained model under constraints, best first. It stops
+    after 3 seconds with a message saying what it could not find; it never hangs.
+
+    Args:
+        run_id (str): the model: a run id from list_models, e.g. "names-transformer".
+        count (int): how many ideas, 1 to 1000.
+        only_new (bool): true: never a line of the model's training data.
+        min_len (int): the shortest idea, in characters (at least 1).
+        max_len (int | None): the longest idea, in characters; null or 0: as long as the model writes.
+        starts_with (str): every idea starts with this text ("" for any).
+        ends_with (str): every idea ends with this text ("" for any).
+        contains (str): every idea contains this text ("" for any).
+        exclude (str): characters no idea may use, e.g. "xq" (case-sensitive; "" for none).
+        temperature (float): above 0, at most 10: 1 samples as trained, lower is safer, higher bolder.
+        rank (str): "logprob": the likeliest ideas first; "diverse": a mix of three temperatures.
+        case (str): "lower", "title" or "upper" for mixed-case data (company names); "as-is": the model's.
+        workspace (str | None): your key from new_workspace (on a public server; ignored locally).
+
+    Returns:
+        {"ideas": [{"text", "score": mean log-probability per character (closer to 0 is likelier)
+        "is_new": null if the data set is unknown}], "message": why fewer than count came back, else ""
+        "candidates": lines sampled, "seconds"}.
+    """
     if not run_id:
         raise ConfigError("Pick a run to generate from (train one in the Train tab, or pick a shipped one).")
-    model, config = ctx.model(run_id)
-    vocab = ctx.run(run_id).vocab(config)
-    dataset = ctx.ws.dataset_of(config)
-    known = set(dataset.lines) if dataset else set()
-    result = ideas.generate_ideas(
-        model, vocab, known, whole(count), bool(only_new), whole(min_len, 1), whole(max_len) or None,
-        starts_with or "", ends_with or "", contains or "", exclude or "", temperature,
-        rank or "logprob", case or "as-is", time_limit=SECONDS)
+    constraints = dict(min_len=whole(min_len, 1), max_len=whole(max_len) or None, starts_with=starts_with or "",
+                       ends_with=ends_with or "", contains=contains or "", exclude=exclude or "",
+                       temperature=temperature, rank=rank or "logprob", case=case or "as-is")
+    result, known = ctx.session.ideas(run_id, whole(count), bool(only_new), constraints, SECONDS)
     message = result.message
-    if dataset is None:
+    if not known:
         message = (message + " " if message else "") + (
             "The data set this run learned from is not in your workspace, so whether an idea is new "
             "could not be checked.")
-    return {"ideas": [{"text": i.text, "score": round(i.score, 4), "is_new": i.is_new if dataset else None}
+    return {"ideas": [{"text": i.text, "score": round(i.score, 4), "is_new": i.is_new if known else None}
                       for i in result.ideas],
             "message": message, "candidates": result.candidates, "seconds": round(result.elapsed, 2)}
 
@@ -98,13 +117,14 @@ def shortlist_outputs(items: list[dict]) -> tuple:
     return box, gr.update(value=txt, interactive=True), gr.update(value=csv, interactive=True)
 
 
-def layout(ctx: Context) -> SimpleNamespace:
+def layout(ctx: Context) -> dict:
     """The form on the left; the results, the shortlist and its downloads on the right."""
-    c = SimpleNamespace()
+    c = SimpleNamespace()  # then returned by name
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            c.run_id = gr.Dropdown(ctx.run_choices(with_weights=True), label="Model (a run)", allow_custom_value=True,
-                                   value=(ctx.run_ids(with_weights=True) or [None])[0], elem_id="ideas-run")
+            gallery = ctx.gallery_choices(with_weights=True)
+            c.run_id = gr.Dropdown(gallery, label="Model (a run)", allow_custom_value=True,
+                                   value=gallery[0][1] if gallery else None, elem_id="ideas-run")
             c.count = gr.Slider(1, PAGE_MAX, value=20, step=1, label="how many ideas", elem_id="ideas-count")
             c.only_new = gr.Checkbox(True, label="only new (never a line of the data set)", elem_id="ideas-new")
             with gr.Row():
@@ -136,154 +156,127 @@ def layout(ctx: Context) -> SimpleNamespace:
                 c.txt = gr.DownloadButton("Download .txt", size="sm", interactive=False, elem_id="ideas-txt")
                 c.csv = gr.DownloadButton("Download .csv", size="sm", interactive=False, elem_id="ideas-csv")
             c.shortlist_message = gr.Markdown(elem_id="ideas-shortlist-message", elem_classes=["mm-message"])
-    return c
+    return vars(c)
 
 
-def endpoints(ctx: Context) -> SimpleNamespace:
-    """The tab's API endpoints (also the assistant's tools), each acting for the visitor who calls it."""
+def shortlist(ctx: Context) -> list[dict]:
+    """Your shortlist: the ideas you starred, oldest first.
 
-    def saved() -> Shortlist:
-        return Shortlist(ctx.ws.root / "shortlist")  # the folder appears with the first star
+    Args:
+        workspace (str | None): your key from new_workspace (on a public server; ignored locally).
 
-    def generate_ideas(run_id: str, count: int = 20, only_new: bool = True, min_len: int = 1,
-                       max_len: int | None = None, starts_with: str = "", ends_with: str = "", contains: str = "",
-                       exclude: str = "", temperature: float = 1.0, rank: Literal["logprob", "diverse"] = "logprob",
-                       case: Literal["as-is", "lower", "title", "upper"] = "as-is") -> dict:
-        """New names (or company names, words...) from a trained model under constraints, best first. It stops
-        after 3 seconds with a message saying what it could not find; it never hangs.
-
-        Args:
-            run_id (str): the model: a run id from list_models, e.g. "names-transformer".
-            count (int): how many ideas, 1 to 1000.
-            only_new (bool): true: never a line of the model's training data.
-            min_len (int): the shortest idea, in characters (at least 1).
-            max_len (int | None): the longest idea, in characters; null or 0: as long as the model writes.
-            starts_with (str): every idea starts with this text ("" for any).
-            ends_with (str): every idea ends with this text ("" for any).
-            contains (str): every idea contains this text ("" for any).
-            exclude (str): characters no idea may use, e.g. "xq" (case-sensitive; "" for none).
-            temperature (float): above 0, at most 10: 1 samples as trained, lower is safer, higher bolder.
-            rank (str): "logprob": the likeliest ideas first; "diverse": a mix of three temperatures.
-            case (str): "lower", "title" or "upper" for mixed-case data (company names); "as-is": the model's.
-            workspace (str | None): your key from new_workspace (on a public server; ignored locally).
-
-        Returns:
-            {"ideas": [{"text", "score": mean log-probability per character (closer to 0 is likelier)
-            "is_new": null if the data set is unknown}], "message": why fewer than count came back, else ""
-            "candidates": lines sampled, "seconds"}.
-        """
-        return find_ideas(ctx, run_id, count, only_new, min_len, max_len, starts_with, ends_with, contains,
-                          exclude, temperature, rank, case)
-    def shortlist() -> list[dict]:
-        """Your shortlist: the ideas you starred, oldest first.
-
-        Args:
-            workspace (str | None): your key from new_workspace (on a public server; ignored locally).
-
-        Returns:
-            [{"text", "score", "is_new", "run_id", "added": unix time}].
-        """
-        return saved().list()
-
-    def shortlist_add(text: str, score: float | None = None, is_new: bool | None = None,
-                      run_id: str | None = None) -> list[dict]:
-        """Star an idea: add it to your shortlist, kept on the server (starring it again changes nothing).
-
-        Args:
-            text (str): the idea, one line of at most 200 characters.
-            score (float | None): its score from generate_ideas, if known.
-            is_new (bool | None): whether it is new (not in the training data), if known.
-            run_id (str | None): the run that wrote it, if known.
-            workspace (str | None): your key from new_workspace (on a public server; ignored locally).
-
-        Returns:
-            The whole shortlist: [{"text", "score", "is_new", "run_id", "added"}].
-        """
-        return saved().add(text, score, is_new, run_id or None)
-
-    def shortlist_remove(text: str) -> list[dict]:
-        """Unstar an idea: remove it from your shortlist (an idea that is not on it is ignored).
-
-        Args:
-            text (str): the idea, exactly as it is on the shortlist.
-            workspace (str | None): your key from new_workspace (on a public server; ignored locally).
-
-        Returns:
-            The whole shortlist: [{"text", "score", "is_new", "run_id", "added"}].
-        """
-        return saved().remove(text)
-
-    def shortlist_export():
-        """Your shortlist as two files: .txt (one idea per line) and .csv (UTF-8 with a byte order mark,
-        formula-safe cells; columns text, score, is_new, run_id, added)."""
-        return export_files(saved().list())
-
-    return SimpleNamespace(saved=saved, generate_ideas=generate_ideas, shortlist=shortlist,
-                           shortlist_add=shortlist_add, shortlist_remove=shortlist_remove,
-                           shortlist_export=shortlist_export)
+    Returns:
+        [{"text", "score", "is_new", "run_id", "added": unix time}].
+    """
+    return ctx.session.shortlist()
 
 
-def build(ctx: Context) -> SimpleNamespace:
-    c, api = layout(ctx), endpoints(ctx)
-    saved = api.saved
+def shortlist_add(ctx: Context, text: str, score: float | None = None, is_new: bool | None = None,
+                  run_id: str | None = None) -> list[dict]:
+    """Star an idea: add it to your shortlist, kept on the server (starring it again changes nothing).
 
-    def generate_in_page(*values):
-        found = api.generate_ideas(*values)
-        table = ideas_frame(found["ideas"], {item["text"] for item in saved().list()})
-        n = len(found["ideas"])
-        if found["message"]:
-            return table, note(found["message"], "warn")
-        return table, (f"{n} idea{'s' * (n != 1)} in {found['seconds']:.1f} s "
-                       f"({found['candidates']:,} lines sampled). Click the ones you like to star them.")
+    Args:
+        text (str): the idea, one line of at most 200 characters.
+        score (float | None): its score from generate_ideas, if known.
+        is_new (bool | None): whether it is new (not in the training data), if known.
+        run_id (str | None): the run that wrote it, if known.
+        workspace (str | None): your key from new_workspace (on a public server; ignored locally).
 
-    def star(table, run_id, evt: gr.SelectData):
-        """A click on a result stars the idea of its row, or unstars it if it is starred."""
-        row = evt.row_value if evt is not None else None
-        if not row or len(row) < 3 or not str(row[2]):
-            return (gr.skip(),) * 4 + ("",)  # the hint row
-        text, score, new = row[1], float(row[2]), {"new": True, "in data": False}.get(row[3])
-        starred = {item["text"] for item in saved().list()}
-        if text in starred:
-            items, said = saved().remove(text), f"Removed **{markdown_text(text)}** from the shortlist."
-        else:
-            items, said = saved().add(text, score, new, run_id or None), f"Starred **{markdown_text(text)}**."
-        return (restar(table, {i["text"] for i in items}), *shortlist_outputs(items), said)
+    Returns:
+        The whole shortlist: [{"text", "score", "is_new", "run_id", "added"}].
+    """
+    return ctx.session.shortlist_add(text, score, is_new, run_id or None)
 
-    def keep_checked(table, checked):
-        """Unchecking an idea in the shortlist removes it."""
-        items = saved().list()
-        gone = [item["text"] for item in items if item["text"] not in set(checked or [])]
-        for text in gone:
-            items = saved().remove(text)
-        said = f"Removed **{markdown_text(', '.join(gone))}** from the shortlist." if gone else ""
-        return (restar(table, {i["text"] for i in items}), *shortlist_outputs(items), said)
 
-    def show_shortlist():
-        """The shortlist as saved (a reload)."""
-        return shortlist_outputs(saved().list())
+def shortlist_remove(ctx: Context, text: str) -> list[dict]:
+    """Unstar an idea: remove it from your shortlist (an idea that is not on it is ignored).
 
-    def refresh_shortlist(shown):
-        """The tab opened again: the shortlist as saved if it changed meanwhile (an assistant's doing). An
-        unchanged one is left alone, so this never undoes an uncheck that reaches the server first."""
-        items = saved().list()
-        if [item["text"] for item in items] == list(shown or []):
-            return gr.skip(), gr.skip(), gr.skip()
-        return shortlist_outputs(items)
+    Args:
+        text (str): the idea, exactly as it is on the shortlist.
+        workspace (str | None): your key from new_workspace (on a public server; ignored locally).
 
-    fields = dict(run_id=c.run_id, count=c.count, only_new=c.only_new, min_len=c.min_len, max_len=c.max_len,
-                  starts_with=c.starts_with, ends_with=c.ends_with, contains=c.contains, exclude=c.exclude,
-                  temperature=c.temperature, rank=c.rank, case=c.case)
-    private = dict(api_visibility="private")
-    listed = [c.shortlist, c.txt, c.csv]
-    ctx.on(c.go.click, in_page(generate_in_page, keep=1), inputs_for(api.generate_ideas, fields),
-           [c.table, c.message], **private)
-    ctx.on(c.table.select, in_page(star, keep=4), [c.table, c.run_id], [c.table, *listed, c.shortlist_message],
-           show_progress="hidden", **private)
-    ctx.on(c.shortlist.input, in_page(keep_checked, keep=4), [c.table, c.shortlist],
-           [c.table, *listed, c.shortlist_message], show_progress="hidden", **private)
-    for fn in (api.generate_ideas, api.shortlist, api.shortlist_add, api.shortlist_remove):
-        gr.api(friendly(ctx.owned(fn)), api_name=fn.__name__)
-    api_twin(ctx, api.shortlist_export, None, [c.txt, c.csv], "shortlist_export")
-    return SimpleNamespace(run_id=c.run_id, listed=listed, refresh_shortlist=refresh_shortlist,
-                           load=[(show_shortlist, None, listed)])
+    Returns:
+        The whole shortlist: [{"text", "score", "is_new", "run_id", "added"}].
+    """
+    return ctx.session.shortlist_remove(text)
 
+
+def shortlist_export(ctx: Context):
+    """Your shortlist as two files: .txt (one idea per line) and .csv (UTF-8 with a byte order mark,
+    formula-safe cells; columns text, score, is_new, run_id, added)."""
+    return export_files(ctx.session.shortlist())
+
+
+def generate_in_page(ctx: Context, *values):
+    found = generate_ideas(ctx, *values)
+    table = ideas_frame(found["ideas"], {item["text"] for item in ctx.session.shortlist()})
+    n = len(found["ideas"])
+    if found["message"]:
+        return table, note(found["message"], "warn")
+    return table, (f"{n} idea{'s' * (n != 1)} in {found['seconds']:.1f} s "
+                   f"({found['candidates']:,} lines sampled). Click the ones you like to star them.")
+
+
+def star(ctx: Context, table, run_id, evt: gr.SelectData):
+    """A click on a result stars the idea of its row, or unstars it if it is starred."""
+    row = evt.row_value if evt is not None else None
+    if not row or len(row) < 3 or not str(row[2]):
+        return (gr.skip(),) * 4 + ("",)  # the hint row
+    text, score, new = row[1], float(row[2]), {"new": True, "in data": False}.get(row[3])
+    starred = {item["text"] for item in ctx.session.shortlist()}
+    if text in starred:
+        items, said = ctx.session.shortlist_remove(text), f"Removed **{markdown_text(text)}** from the shortlist."
+    else:
+        items, said = ctx.session.shortlist_add(text, score, new, run_id or None), f"Starred **{markdown_text(text)}**."
+    return (restar(table, {i["text"] for i in items}), *shortlist_outputs(items), said)
+
+
+def keep_checked(ctx: Context, table, checked):
+    """Unchecking an idea in the shortlist removes it."""
+    items = ctx.session.shortlist()
+    gone = [item["text"] for item in items if item["text"] not in set(checked or [])]
+    for text in gone:
+        items = ctx.session.shortlist_remove(text)
+    said = f"Removed **{markdown_text(', '.join(gone))}** from the shortlist." if gone else ""
+    return (restar(table, {i["text"] for i in items}), *shortlist_outputs(items), said)
+
+
+def refresh_shortlist(ctx: Context, shown):
+    """The tab opened again: the shortlist as saved if it changed meanwhile (an assistant's doing). An
+    unchanged one is left alone, so this never undoes an uncheck that reaches the server first."""
+    items = ctx.session.shortlist()
+    if [item["text"] for item in items] == list(shown or []):
+        return gr.skip(), gr.skip(), gr.skip()
+    return shortlist_outputs(items)
+
+
+LISTED = ("shortlist", "txt", "csv")  # what shows the shortlist
+
+
+def wire(ctx: Context, e: dict):
+    """The tab's own events and its named endpoints (also the assistant's tools)."""
+    page = dict(api_visibility="private")
+    listed = [e[name] for name in LISTED]
+    ctx.on(e["go"].click, in_page(bound(generate_in_page, ctx), keep=1), inputs_for(generate_ideas, e, skip=1),
+           [e["table"], e["message"]], **page)
+    ctx.on(e["table"].select, in_page(bound(star, ctx), keep=4), [e["table"], e["run_id"]],
+           [e["table"], *listed, e["shortlist_message"]], show_progress="hidden", **page)
+    ctx.on(e["shortlist"].input, in_page(bound(keep_checked, ctx), keep=4), [e["table"], e["shortlist"]],
+           [e["table"], *listed, e["shortlist_message"]], show_progress="hidden", **page)
+    for fn in (generate_ideas, shortlist, shortlist_add, shortlist_remove):
+        ctx.api(bound(fn, ctx))
+    ctx.endpoint(bound(shortlist_export, ctx), None, [e["txt"], e["csv"]], "shortlist_export")
+
+
+def create_tab(ctx: Context) -> dict:
+    e = layout(ctx)
+    ctx.manager.add("ideas", e)
+    wire(ctx, e)
+    return e
+
+
+def page_load(ctx: Context) -> PageLoad:
+    """A (re)loaded page shows the shortlist as saved."""
+    def load(shown: dict) -> dict:
+        return dict(zip((f"ideas.{n}" for n in LISTED), shortlist_outputs(ctx.session.shortlist())))
+    return PageLoad((), tuple(f"ideas.{n}" for n in LISTED), load)

@@ -1,17 +1,17 @@
 """The Look inside tab: what a trained model has learned, view by view, as the makemore lectures draw it.
 
-The numbers come from makemore.introspect (models through ctx.model); this module only draws them
+The numbers come from the visitor's engine session (makemore.introspect); this module only draws them
 (figures.py) and wires the views to named API endpoints, each returning the plot and the numbers.
 """
 import textwrap
-from types import SimpleNamespace
 
 import gradio as gr
 
 from .. import introspect
+from ..engine import NotApplicable
 from ..errors import MakemoreError
 from . import figures
-from .common import Context, friendly, markdown_text
+from .common import Context, PageLoad, bound, dataset_refresh, friendly, markdown_text, run_refresh
 
 INTRO = ("Pick a trained run and type a line (a name, for a names model): each view below shows one thing the "
          "model has learned, as the makemore lectures draw it. `.` marks the start and end of a line.")
@@ -52,8 +52,11 @@ def rounded(value, digits=5):
     return value
 
 
-def not_applicable(reason: str, height=300):
-    return figures.message_figure("<br>".join(textwrap.wrap(reason, 44)), height), {"applicable": False, "reason": reason}
+def drawn(view, draw, digits=5):
+    """(figure, numbers) of an introspection view; a view that does not apply says why instead."""
+    if isinstance(view, NotApplicable):
+        return figures.message_figure("<br>".join(textwrap.wrap(view.reason, 44)), 300), view.to_dict()
+    return draw(view), rounded(view.to_dict(), digits)
 
 
 def require(value, what="a run"):
@@ -63,60 +66,48 @@ def require(value, what="a run"):
         raise gr.Error(f"Pick {what} first.", visible=False, print_exception=False)
 
 
-def loaded(ctx: Context, run_id):
-    """(model, vocab, config) of a run."""
+def next_char_probs(ctx: Context, run_id, line):
+    """The next-character probabilities at every position of a line (the /next_char_probs endpoint)."""
     require(run_id)
-    model, config = ctx.model(run_id)
-    return model, ctx.run(run_id).vocab(config), config
+    return drawn(ctx.session.next_char_probs(run_id, line), figures.probs_figure)
 
 
-def probs_view(ctx, run_id, line):
-    model, vocab, _ = loaded(ctx, run_id)
-    result = introspect.next_char_probs(model, vocab, line)
-    return figures.probs_figure(result), rounded(result.to_dict())
-
-
-def choices_view(ctx, run_id, prefix, top_n=8):
-    model, vocab, _ = loaded(ctx, run_id)
-    result = introspect.next_char_choices(model, vocab, prefix or "", int(top_n))
-    return figures.choices_figure(result), rounded(result.to_dict())
-
-
-def embedding_view(ctx, run_id):
-    model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    result = introspect.embedding_map(model, vocab, arch)
-    return figures.embedding_figure(result), rounded(result.to_dict())
-
-
-def attention_view(ctx, run_id, line):
-    model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    if arch != "transformer":
-        return not_applicable(f"Attention exists only in the transformer; {run_id} is a {arch}.")
-    result = introspect.attention_map(model, vocab, line)
-    return figures.attention_figure(result), rounded(result.to_dict(), 4)
-
-
-def hidden_view(ctx, run_id, line, top_units=16, rank_by="activity"):
-    model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    if arch == "bigram":
-        return not_applicable("The bigram has no hidden layer: it maps each character straight to next-character "
-                              "scores (see its map above).")
-    result = introspect.hidden_activations(model, vocab, line, int(top_units), rank_by or "activity")
-    return figures.hidden_figure(result), rounded(result.to_dict(), 4)
-
-
-def health_view(ctx, run_id):
+def next_char_choices(ctx: Context, run_id, prefix, top_n=8):
+    """The likeliest next characters after a prefix (the writer; the /next_char_choices endpoint)."""
     require(run_id)
-    result = introspect.training_health(ctx.run(run_id))
+    return drawn(ctx.session.next_char_choices(run_id, prefix or "", int(top_n)), figures.choices_figure)
+
+
+def embedding_map(ctx: Context, run_id):
+    """The character embeddings projected to 2-D (the /embedding_map endpoint)."""
+    require(run_id)
+    return drawn(ctx.session.embedding_map(run_id), figures.embedding_figure)
+
+
+def attention_map(ctx: Context, run_id, line):
+    """Each attention head's weights along a line (transformers only; the /attention_map endpoint)."""
+    require(run_id)
+    return drawn(ctx.session.attention_map(run_id, line), figures.attention_figure, 4)
+
+
+def hidden_activations(ctx: Context, run_id, line, top_units=16, rank_by="activity"):
+    """The last hidden layer's units along a line (the /hidden_activations endpoint)."""
+    require(run_id)
+    view = ctx.session.hidden_activations(run_id, line, int(top_units), rank_by or "activity")
+    return drawn(view, figures.hidden_figure, 4)
+
+
+def training_health(ctx: Context, run_id):
+    """Activation and update statistics over training (the /training_health endpoint)."""
+    require(run_id)
+    result = ctx.session.training_health(run_id)
     return (*figures.health_figures(result), rounded(result.to_dict()))
 
 
-def bigram_view(ctx, dataset):
+def bigram_counts(ctx: Context, dataset):
+    """How often each character follows each other in a data set (the /bigram_counts endpoint)."""
     require(dataset, "a data set")
-    result = introspect.bigram_counts(ctx.ws.load_dataset(dataset))
+    result = ctx.session.bigram_counts(dataset)
     return figures.bigram_figure(result, dataset), result.to_dict()
 
 
@@ -131,141 +122,162 @@ def writer_state(numbers: dict):
     return gr.update(choices=options, value=None), status
 
 
-def section(title: str, caption: str, elem_id: str, numbers_label="The numbers behind this plot"):
+def section(title: str, caption: str, elem_id: str, numbers_label="The numbers behind this plot") -> list:
+    """A view's [plot, numbers] under its title and caption."""
     if title:
         gr.Markdown(f"### {title}")
     plot = gr.Plot(show_label=False, elem_id=elem_id)
     gr.Markdown(caption, elem_classes="lookinside-caption")
     with gr.Accordion(numbers_label, open=False):
         numbers = gr.JSON(show_label=False)
-    return plot, numbers
+    return [plot, numbers]
 
 
-def build(ctx: Context, tab=None):
+def layout(ctx: Context) -> dict:
+    """The tab's components by name: the run and line, then one section per view."""
+    e = {}
     gr.Markdown(INTRO)
-    first = (ctx.run_ids(with_weights=True) or [None])[0]
+    gallery = ctx.gallery_choices(with_weights=True)
     with gr.Row():
-        run_id = gr.Dropdown(ctx.run_choices(with_weights=True), value=first, label="Run", allow_custom_value=True,
-                             elem_id="inside-run", scale=2, min_width=220)
-        line = gr.Textbox(DEFAULT_LINE, label="Line to look at", max_lines=1, elem_id="inside-line", scale=2,
-                          min_width=160)
-        show = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90, size="md")
+        e["run_id"] = gr.Dropdown(gallery, value=gallery[0][1] if gallery else None, label="Run",
+                                  allow_custom_value=True, elem_id="inside-run", scale=2, min_width=220)
+        e["line"] = gr.Textbox(DEFAULT_LINE, label="Line to look at", max_lines=1, elem_id="inside-line", scale=2,
+                               min_width=160)
+        e["show"] = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90, size="md")
     with gr.Row():
         with gr.Column(scale=3, min_width=320):
-            probs_plot, probs_numbers = section("Next-character probabilities along the line", CAPTIONS["probs"],
-                                                "inside-probs")
+            e["probs"] = section("Next-character probabilities along the line", CAPTIONS["probs"], "inside-probs")
         with gr.Column(scale=2, min_width=300):
-            build_writer(ctx, run_id, tab)
+            e.update(writer_layout())
     with gr.Row():
         with gr.Column(min_width=320):
-            embed_plot, embed_numbers = section("Character embedding map", CAPTIONS["embedding"], "inside-embedding")
+            e["embedding"] = section("Character embedding map", CAPTIONS["embedding"], "inside-embedding")
         with gr.Column(min_width=320):
             with gr.Row():
-                top_units = gr.Slider(4, 64, value=16, step=1, label="units shown", min_width=140)
-                rank_by = gr.Radio([("most active", "activity"), ("most changing", "change")], value="activity",
-                                   label="rank units by", min_width=160)
-            hidden_plot, hidden_numbers = section("Hidden units along the line", CAPTIONS["hidden"], "inside-hidden")
-    attention_plot, attention_numbers = section("Attention", CAPTIONS["attention"], "inside-attention")
+                e["top_units"] = gr.Slider(4, 64, value=16, step=1, label="units shown", min_width=140)
+                e["rank_by"] = gr.Radio([("most active", "activity"), ("most changing", "change")],
+                                        value="activity", label="rank units by", min_width=160)
+            e["hidden"] = section("Hidden units along the line", CAPTIONS["hidden"], "inside-hidden")
+    e["attention"] = section("Attention", CAPTIONS["attention"], "inside-attention")
+    e["health"] = health_layout()
+    gr.Markdown("### Bigram counts of a data set")
+    e["dataset"] = gr.Dropdown(ctx.engine.bundled_datasets(), value="names", label="Data set",
+                               allow_custom_value=True, elem_id="inside-dataset")
+    e["bigram"] = section("", CAPTIONS["bigram"], "inside-bigram")
+    return e
+
+
+def health_layout() -> list:
+    """The training health section: two plots and their numbers."""
     gr.Markdown("### Training health")
     with gr.Row():
-        health_acts = gr.Plot(show_label=False, elem_id="inside-health", min_width=320)
-        health_updates = gr.Plot(show_label=False, elem_id="inside-updates", min_width=320)
+        activations = gr.Plot(show_label=False, elem_id="inside-health", min_width=320)
+        updates = gr.Plot(show_label=False, elem_id="inside-updates", min_width=320)
     gr.Markdown(CAPTIONS["health"], elem_classes="lookinside-caption")
     with gr.Accordion("The numbers behind these plots", open=False):
-        health_numbers = gr.JSON(show_label=False)
-    gr.Markdown("### Bigram counts of a data set")
-    dataset = gr.Dropdown(ctx.ws.list_datasets(), value="names", label="Data set", allow_custom_value=True,
-                          elem_id="inside-dataset")
-    bigram_plot, bigram_numbers = section("", CAPTIONS["bigram"], "inside-bigram")
-    wire(ctx, tab, run_id, line, show, dataset, top_units, rank_by,
-         dict(probs=(probs_plot, probs_numbers), embedding=(embed_plot, embed_numbers),
-              hidden=(hidden_plot, hidden_numbers), attention=(attention_plot, attention_numbers),
-              health=(health_acts, health_updates, health_numbers), bigram=(bigram_plot, bigram_numbers)))
-    return SimpleNamespace(run_id=run_id, dataset=dataset)
+        numbers = gr.JSON(show_label=False)
+    return [activations, updates, numbers]
 
 
-def build_writer(ctx: Context, run_id, tab=None):
-    """The interactive writer: the top next characters as choices; a click appends one; <end> finishes."""
+def writer_layout() -> dict:
+    """The interactive writer's components: the top next characters as choices; a click appends one."""
     gr.Markdown("### Write with the model")
-    prefix = gr.Textbox("", label="Line so far (or type a start)", max_lines=1, elem_id="writer-prefix")
-    choices = gr.Radio([], label="Next character (click one)", elem_id="writer-choices")
-    status = gr.Markdown("Pick the first character.", elem_id="writer-status")
+    e = {"prefix": gr.Textbox("", label="Line so far (or type a start)", max_lines=1, elem_id="writer-prefix"),
+         "choices": gr.Radio([], label="Next character (click one)", elem_id="writer-choices"),
+         "writer_status": gr.Markdown("Pick the first character.", elem_id="writer-status")}
     with gr.Row():
-        undo = gr.Button("Undo last character", size="sm", min_width=120)
-        restart = gr.Button("Start over", size="sm", min_width=100)
-    top_n = gr.Slider(2, 20, value=8, step=1, label="how many choices")
-    plot = gr.Plot(show_label=False, elem_id="writer-plot")
+        e["undo"] = gr.Button("Undo last character", size="sm", min_width=120)
+        e["restart"] = gr.Button("Start over", size="sm", min_width=100)
+    e["top_n"] = gr.Slider(2, 20, value=8, step=1, label="how many choices")
+    e["writer"] = [gr.Plot(show_label=False, elem_id="writer-plot")]
     gr.Markdown(CAPTIONS["writer"], elem_classes="lookinside-caption")
     with gr.Accordion("The numbers behind this plot", open=False):
-        numbers = gr.JSON(show_label=False)
-
-    @friendly
-    def pick(run, written, choice):
-        if not choice:
-            return gr.skip(), gr.skip(), gr.skip()
-        if choice != introspect.END_LABEL:
-            return (written or "") + choice, gr.skip(), gr.skip()
-        if not written:
-            return gr.skip(), gr.update(value=None), "An empty line is not a line: pick a character first."
-        model, vocab, _ = loaded(ctx, run)
-        score = introspect.next_char_probs(model, vocab, written)
-        return (gr.skip(), gr.update(choices=[], value=None),
-                f"Finished: **{markdown_text(written)}** (log-probability {-score.total_surprisal:.2f} under this model). "
-                "Undo to go on, or start over.")
-
-    refresh = dict(fn=ctx.owned(friendly(lambda run, p, n: choices_view(ctx, run, p, n))),
-                   inputs=[run_id, prefix, top_n, ctx.key],
-                   outputs=[plot, numbers], show_progress="hidden", trigger_mode="always_last")
-    to_radio = dict(fn=writer_state, inputs=numbers, outputs=[choices, status], api_visibility="private",
-                    show_progress="hidden", trigger_mode="always_last")
-    # one event for every redraw, so an older redraw never lands after a newer one (Undo and Start over redraw
-    # through the prefix they change)
-    triggers = [prefix.change, top_n.release, run_id.change] + ([tab.select] if tab is not None else [])
-    gr.on(triggers, **refresh, api_name="next_char_choices").success(**to_radio)
-    ctx.on(choices.input, pick, [run_id, prefix, choices], [prefix, choices, status], api_visibility="private",
-           show_progress="hidden")
-    undo.click(lambda p: (p or "")[:-1], prefix, prefix, api_visibility="private", show_progress="hidden")
-    restart.click(lambda: "", None, prefix, api_visibility="private", show_progress="hidden")
+        e["writer"].append(gr.JSON(show_label=False))
+    return e
 
 
-def wire(ctx, tab, run_id, line, show, dataset, top_units, rank_by, out):
-    """Show (or Enter, a new run, opening the tab) checks the run and line once, then draws every view."""
-    @friendly
-    def prepare(run, text):
-        model, vocab, config = loaded(ctx, run)
-        introspect.encode_line(model, vocab, text)  # one clear message for a bad line, not one per view
-        name = config["dataset"]["name"]
-        return gr.update(value=name) if name in ctx.ws.list_datasets() else gr.skip()
-
-    triggers = [show.click, line.submit, run_id.change] + ([tab.select] if tab is not None else [])
-    ready = gr.on(triggers, ctx.owned(prepare), [run_id, line, ctx.key], dataset, api_visibility="private",
-                  show_progress="hidden", trigger_mode="always_last")
-    quiet = dict(show_progress="minimal", trigger_mode="always_last")  # a newer request runs after, never dropped
-    ctx.on(ready.success, friendly(lambda run_id, line: probs_view(ctx, run_id, line)), [run_id, line],
-           list(out["probs"]), api_name="next_char_probs", **quiet)
-    ctx.on(ready.success, friendly(lambda run_id: embedding_view(ctx, run_id)), run_id, list(out["embedding"]),
-           api_name="embedding_map", **quiet)
-    ctx.on(ready.success, friendly(lambda run_id, line: attention_view(ctx, run_id, line)), [run_id, line],
-           list(out["attention"]), api_name="attention_map", **quiet)
-    hidden = dict(fn=ctx.owned(friendly(lambda run_id, line, top_units, rank_by:
-                                        hidden_view(ctx, run_id, line, top_units, rank_by))),
-                  inputs=[run_id, line, top_units, rank_by, ctx.key], outputs=list(out["hidden"]), **quiet)
-    ready.success(**hidden, api_name="hidden_activations")
-    gr.on([top_units.release, rank_by.input], **hidden, api_visibility="private")
-    health = dict(fn=ctx.owned(friendly(lambda run_id: health_view(ctx, run_id))), inputs=[run_id, ctx.key],
-                  outputs=list(out["health"]))
-    ready.success(**health, api_name="training_health", **quiet)
-    gr.on([dataset.change] + ([tab.select] if tab is not None else []),
-          ctx.owned(friendly(lambda dataset: bigram_view(ctx, dataset))), [dataset, ctx.key], list(out["bigram"]),
-          api_name="bigram_counts", **quiet)
-
-    def tick(run):
-        """Every few seconds: redraw the training health while the chosen run trains."""
-        try:
-            if run and introspect.is_training(ctx.run(run)):
-                return health_view(ctx, run)
-        except MakemoreError:
-            pass
+def pick(ctx: Context, run_id, written, choice):
+    """A click on a next character appends it; `<end>` finishes the line and scores it."""
+    if not choice:
         return gr.skip(), gr.skip(), gr.skip()
+    if choice != introspect.END_LABEL:
+        return (written or "") + choice, gr.skip(), gr.skip()
+    if not written:
+        return gr.skip(), gr.update(value=None), "An empty line is not a line: pick a character first."
+    score = ctx.session.next_char_probs(run_id, written)
+    return (gr.skip(), gr.update(choices=[], value=None),
+            f"Finished: **{markdown_text(written)}** (log-probability {-score.total_surprisal:.2f} under this model). "
+            "Undo to go on, or start over.")
 
-    ctx.on(gr.Timer(3.0).tick, tick, run_id, list(out["health"]), api_visibility="private", show_progress="hidden")
+
+def wire_writer(ctx: Context, e: dict, tab=None):
+    """One event for every redraw of the writer, so an older redraw never lands after a newer one (Undo and
+    Start over redraw through the prefix they change)."""
+    numbers = e["writer"][1]
+    refresh = dict(fn=ctx.owned(friendly(bound(next_char_choices, ctx))),
+                   inputs=[e["run_id"], e["prefix"], e["top_n"], ctx.key],
+                   outputs=e["writer"], show_progress="hidden", trigger_mode="always_last")
+    to_radio = dict(fn=writer_state, inputs=numbers, outputs=[e["choices"], e["writer_status"]],
+                    api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    triggers = [e["prefix"].change, e["top_n"].release, e["run_id"].change] + ([tab.select] if tab is not None else [])
+    gr.on(triggers, **refresh, api_name="next_char_choices").success(**to_radio)
+    ctx.on(e["choices"].input, friendly(bound(pick, ctx)), [e["run_id"], e["prefix"], e["choices"]],
+           [e["prefix"], e["choices"], e["writer_status"]], api_visibility="private", show_progress="hidden")
+    e["undo"].click(lambda p: (p or "")[:-1], e["prefix"], e["prefix"], api_visibility="private",
+                    show_progress="hidden")
+    e["restart"].click(lambda: "", None, e["prefix"], api_visibility="private", show_progress="hidden")
+
+
+def create_tab(ctx: Context, tab=None) -> dict:
+    e = layout(ctx)
+    ctx.manager.add("inside", e)
+    wire_writer(ctx, e, tab)
+    wire(ctx, e, tab)
+    return e
+
+
+def prepare(ctx: Context, run_id, line):
+    """Check the run and line once (one clear message for a bad line, not one per view); show the run's data set
+    in the bigram section."""
+    require(run_id)
+    name = ctx.session.check_line(run_id, line)
+    return gr.update(value=name) if name in ctx.session.datasets() else gr.skip()
+
+
+def health_tick(ctx: Context, run_id):
+    """Every few seconds: redraw the training health while the chosen run trains."""
+    try:
+        if run_id and ctx.session.is_training(run_id):
+            return training_health(ctx, run_id)
+    except MakemoreError:
+        pass
+    return gr.skip(), gr.skip(), gr.skip()
+
+
+def wire(ctx: Context, e: dict, tab=None):
+    """Show (or Enter, a new run, opening the tab) checks the run and line once, then draws every view."""
+    run_id, line, opened = e["run_id"], e["line"], ([tab.select] if tab is not None else [])
+    ready = gr.on([e["show"].click, line.submit, run_id.change, *opened], ctx.owned(friendly(bound(prepare, ctx))),
+                  [run_id, line, ctx.key], e["dataset"], api_visibility="private", show_progress="hidden",
+                  trigger_mode="always_last")
+    quiet = dict(show_progress="minimal", trigger_mode="always_last")  # a newer request runs after, never dropped
+    views = [(next_char_probs, [run_id, line], "probs"), (embedding_map, [run_id], "embedding"),
+             (attention_map, [run_id, line], "attention"), (training_health, [run_id], "health")]
+    for fn, inputs, out in views:
+        ctx.on(ready.success, friendly(bound(fn, ctx)), inputs, list(e[out]), api_name=fn.__name__, **quiet)
+    hidden = dict(fn=ctx.owned(friendly(bound(hidden_activations, ctx))),
+                  inputs=[run_id, line, e["top_units"], e["rank_by"], ctx.key], outputs=list(e["hidden"]), **quiet)
+    ready.success(**hidden, api_name="hidden_activations")
+    gr.on([e["top_units"].release, e["rank_by"].input], **hidden, api_visibility="private")
+    gr.on([e["dataset"].change, *opened], ctx.owned(friendly(bound(bigram_counts, ctx))), [e["dataset"], ctx.key],
+          list(e["bigram"]), api_name="bigram_counts", **quiet)
+    ctx.on(gr.Timer(3.0).tick, bound(health_tick, ctx), run_id, list(e["health"]), api_visibility="private",
+           show_progress="hidden")
+
+
+def page_load(ctx: Context) -> PageLoad:
+    """A (re)loaded page: fresh run and data set lists (a pick made later would otherwise be redrawn away)."""
+    def load(shown: dict) -> dict:
+        return {"inside.run_id": run_refresh(ctx, shown["inside.run_id"], with_weights=True),
+                "inside.dataset": dataset_refresh(ctx, shown["inside.dataset"])}
+    return PageLoad(("inside.run_id", "inside.dataset"), ("inside.run_id", "inside.dataset"), load)

@@ -1,0 +1,332 @@
+"""The engine: everything a visitor can do, bound to one owner. Every face is a thin adapter over it.
+
+`Engine` is the server (its owners, its job manager, its limits); `Engine.session(key, user)` is one
+visitor's view of it: a `Session` bound to that owner's workspace. A session's methods take run ids and
+data set names, never paths, and return typed summaries (RunSummary, RunStatus, Dataset, Sample, the
+introspection views), never Run objects or files. A session without an owner refuses every call
+(AccessError): nothing falls back to another owner's workspace.
+
+The web page (makemore/ui), the named API endpoints and the MCP tools all call these methods; so the
+owner's rights and the server's limits hold for every face alike.
+"""
+import functools
+from dataclasses import dataclass
+
+from . import ideas as ideas_core
+from . import introspect
+from .data import Dataset
+from .errors import AccessError, ConfigError
+from .jobs import JobManager
+from .owners import KEY, Owners
+from .sample import Sample, generate, mark_origin, score_line
+from .shortlist import Shortlist
+from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary
+from .sweep_manifests import read_manifests
+from .workspace import BUNDLED
+
+NO_OWNER = ("This request has no owner: reload the page (API clients: get a key from /new_workspace and pass it "
+            "as `workspace`).")
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a queued run stands: its position among the queued runs, and how busy the training slots are."""
+
+    position: int
+    queued: int
+    busy: int
+    slots: int
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """A Look inside view that does not exist for this architecture, and why."""
+
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"applicable": False, "reason": self.reason}
+
+
+class Engine:
+    """The server: its owners and its training jobs. `session` binds a visitor to their own workspace."""
+
+    def __init__(self, owners: Owners | None = None, jobs: JobManager | None = None):
+        self.owners = owners or (jobs.owners if jobs else Owners())
+        self.jobs = jobs or JobManager(self.owners)
+        self.limits = self.owners.limits
+
+    @property
+    def public(self) -> bool:
+        return self.owners.public
+
+    def session(self, key: str | None = None, user: str | None = None) -> "Session":
+        """The session of the visitor with workspace `key` (or the signed-in `user`, from OAuth only);
+        locally, the one user's. Raises AccessError for a missing or malformed key on a public server."""
+        return Session(self, self.owners.workspace(key, user))
+
+    def new_key(self) -> str:
+        """A fresh anonymous workspace key."""
+        return self.owners.new_key()
+
+    def key_or_new(self, key: str | None) -> str:
+        """The browser's key if it is one, else a fresh one (a first visit)."""
+        return key if isinstance(key, str) and KEY.match(key) else self.new_key()
+
+    def secret(self) -> str:
+        return self.owners.secret()
+
+    def gallery(self, with_weights=False) -> list[RunSummary]:
+        """What everyone may read: the shipped runs, then the published ones (no owner needed)."""
+        return self.owners.gallery(with_weights)
+
+    def bundled_datasets(self) -> list[str]:
+        return [name for name in BUNDLED if name in self.owners.base.list_datasets()]
+
+
+def owned(method):
+    """A session method that refuses to run without an owner."""
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        if self.ws is None:
+            raise AccessError(NO_OWNER)
+        return method(self, *args, **kwargs)
+    checked.owned = True
+    return checked
+
+
+class Session:
+    """What one owner can do: their data sets, their runs, the gallery's runs read-only, their shortlist."""
+
+    def __init__(self, engine: Engine, ws):
+        self.engine, self.ws = engine, ws
+        self.owners, self.jobs = engine.owners, engine.jobs
+
+    # --- data sets -------------------------------------------------------------------------
+    @owned
+    def datasets(self) -> list[str]:
+        """The bundled data sets, then the owner's uploads."""
+        return self.ws.list_datasets()
+
+    @owned
+    def dataset(self, name: str) -> Dataset:
+        return self.ws.load_dataset(name)
+
+    @owned
+    def upload_dataset(self, filename: str, raw: bytes) -> str:
+        """Validate and store an uploaded file; returns the data set's name."""
+        return self.ws.save_upload(filename, raw)
+
+    @owned
+    def delete_dataset(self, name: str) -> None:
+        self.ws.delete_dataset(name)
+
+    # --- runs ------------------------------------------------------------------------------
+    @owned
+    def runs(self, with_weights=False) -> list[RunSummary]:
+        """The owner's runs, newest first, then the gallery."""
+        return self.owners.visible(self.ws, with_weights)
+
+    @owned
+    def run(self, run_id: str) -> RunSummary:
+        """A run the owner may read (theirs, or the gallery's)."""
+        return self._readable(run_id).summary()
+
+    @owned
+    def latest_run(self) -> str | None:
+        """The run a returning visitor most likely wants: their newest queued or running one, else the newest."""
+        summaries = self.runs()
+        active = [s for s in summaries if s.state in ACTIVE_STATES and not s.readonly]
+        candidates = active or summaries
+        return candidates[0].id if candidates else None
+
+    @owned
+    def status(self, run_id: str) -> RunStatus:
+        return self._readable(run_id).status()
+
+    @owned
+    def metrics(self, run_id: str) -> list[dict]:
+        return self._readable(run_id).read_metrics()
+
+    @owned
+    def samples(self, run_id: str) -> list[str]:
+        """The samples the run wrote at its latest evaluation."""
+        return self._readable(run_id).read_samples()
+
+    @owned
+    def run_stamp(self, run_id: str) -> tuple:
+        """Changes whenever any file of the run changes (for cheap redraws)."""
+        return self._readable(run_id).stamp()
+
+    @owned
+    def runs_stamp(self) -> tuple:
+        """Changes whenever one of the owner's runs appears, goes, or changes its status."""
+        return self.ws.stamp()
+
+    @owned
+    def queue_place(self, run_id: str) -> QueuePlace:
+        queue = self.jobs.queued()
+        position = queue.index(run_id) + 1 if run_id in queue else 1
+        return QueuePlace(position, len(queue), len(self.jobs.active()), self.engine.limits.max_jobs)
+
+    @owned
+    def start_training(self, dataset: str, arch: str | None, model: dict | None = None, **options) -> RunSummary:
+        """Create a run and queue it; returns at once. `options`: seconds or steps, and the training options of
+        JobManager.create (learning_rate, batch_size, weight_decay, seed, eval_interval, init_from)."""
+        return self.run(self.jobs.create(dataset, arch, model, ws=self.ws, **options))
+
+    @owned
+    def stop_training(self, run_id: str) -> str:
+        """Ask one of the owner's runs to stop; returns "stopping", "stopped" or the state it is in."""
+        return self.jobs.stop(run_id, ws=self.ws)
+
+    @owned
+    def resume_training(self, run_id: str, max_steps: int | None = None,
+                        time_budget: float | None = None) -> RunSummary:
+        """Queue a run again; a read-only one is first copied into the owner's workspace. Returns the run queued."""
+        return self.run(self.jobs.train_more(run_id, max_steps, time_budget, ws=self.ws))
+
+    @owned
+    def rename_run(self, run_id: str, name: str) -> str:
+        """Give one of the owner's runs a new human name; returns the name it got."""
+        return self.owners.own_run(self.ws, run_id).rename(name)
+
+    @owned
+    def publish_run(self, run_id: str, published: bool = True) -> None:
+        self.owners.publish(self.ws, run_id, bool(published))
+
+    @owned
+    def delete_run(self, run_id: str) -> None:
+        self.jobs.delete(run_id, ws=self.ws)
+
+    @owned
+    def train_all(self, dataset: str, seconds: float, seed: int, archs) -> list[str]:
+        """Queue one run per architecture on one data set, each with the same budget; their ids."""
+        if not seconds or seconds <= 0:
+            raise ConfigError("Give a positive time budget in seconds.")
+        return [self.jobs.create(dataset, arch, seconds=seconds, seed=int(seed), ws=self.ws) for arch in archs]
+
+    @owned
+    def sweeps(self) -> list[dict]:
+        """The manifests of the sweeps whose trials sit among the owner's runs, newest first."""
+        return read_manifests(self.ws.runs)
+
+    # --- what a model does -----------------------------------------------------------------
+    @owned
+    def sample(self, run_id: str, num_samples=20, temperature=1.0, top_k=None, top_p=None, prefix="",
+               seed=None) -> list[Sample]:
+        """New lines from a run's best weights, each marked new / in train / in test when its data is at hand."""
+        model, config = self._model(run_id)
+        samples = generate(model, self._vocab(run_id, config), num_samples=num_samples, temperature=temperature,
+                           top_k=top_k, top_p=top_p, prefix=prefix, seed=seed)
+        dataset = self.ws.dataset_of(config)
+        return mark_origin(samples, dataset) if dataset else samples
+
+    @owned
+    def score_line(self, run_id: str, text: str) -> dict:
+        """{"line", "mean_nll", "logprob", "perplexity", "origin": train, test, new or None (data gone)}."""
+        model, config = self._model(run_id)
+        scored = score_line(model, self._vocab(run_id, config), text)
+        dataset = self.ws.dataset_of(config)
+        return {**scored, "origin": dataset.origin(scored["line"]) if dataset else None}
+
+    @owned
+    def ideas(self, run_id: str, count: int, only_new: bool, constraints: dict, time_limit: float) -> tuple:
+        """(IdeasResult, whether the run's data set was at hand to tell new ideas from known lines)."""
+        model, config = self._model(run_id)
+        dataset = self.ws.dataset_of(config)
+        known = set(dataset.lines) if dataset else set()
+        result = ideas_core.generate_ideas(model, self._vocab(run_id, config), known, count, only_new,
+                                           time_limit=time_limit, **constraints)
+        return result, dataset is not None
+
+    # --- looking inside --------------------------------------------------------------------
+    @owned
+    def check_line(self, run_id: str, line: str) -> str:
+        """Refuse (ConfigError) a line the run's model cannot read; returns the run's data set name."""
+        model, config = self._model(run_id)
+        introspect.encode_line(model, self._vocab(run_id, config), line)
+        return config["dataset"]["name"]
+
+    @owned
+    def next_char_probs(self, run_id: str, line: str):
+        model, vocab = self._model_and_vocab(run_id)
+        return introspect.next_char_probs(model, vocab, line)
+
+    @owned
+    def next_char_choices(self, run_id: str, prefix: str, top_n: int = 8):
+        model, vocab = self._model_and_vocab(run_id)
+        return introspect.next_char_choices(model, vocab, prefix, top_n)
+
+    @owned
+    def embedding_map(self, run_id: str):
+        model, config = self._model(run_id)
+        return introspect.embedding_map(model, self._vocab(run_id, config), config["arch"])
+
+    @owned
+    def attention_map(self, run_id: str, line: str):
+        model, config = self._model(run_id)
+        reason = introspect.not_applicable("attention", config["arch"], run_id)
+        if reason:
+            return NotApplicable(reason)
+        return introspect.attention_map(model, self._vocab(run_id, config), line)
+
+    @owned
+    def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity"):
+        model, config = self._model(run_id)
+        reason = introspect.not_applicable("hidden", config["arch"])
+        if reason:
+            return NotApplicable(reason)
+        return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by)
+
+    @owned
+    def training_health(self, run_id: str):
+        return introspect.training_health(self._readable(run_id))
+
+    @owned
+    def is_training(self, run_id: str) -> bool:
+        return self.status(run_id).state in (RunState.QUEUED, RunState.RUNNING)
+
+    @owned
+    def bigram_counts(self, dataset: str):
+        return introspect.bigram_counts(self.ws.load_dataset(dataset))
+
+    # --- the shortlist ---------------------------------------------------------------------
+    @owned
+    def shortlist(self) -> list[dict]:
+        return self._shortlist().list()
+
+    @owned
+    def shortlist_add(self, text: str, score=None, is_new=None, run_id=None) -> list[dict]:
+        return self._shortlist().add(text, score, is_new, run_id)
+
+    @owned
+    def shortlist_remove(self, text: str) -> list[dict]:
+        return self._shortlist().remove(text)
+
+    # --- below the interface ---------------------------------------------------------------
+    def _readable(self, run_id: str):
+        if not run_id:
+            raise ConfigError("Pick a run first.")
+        return self.owners.readable_run(self.ws, run_id)
+
+    def _model(self, run_id: str):
+        """(model, config) of a readable run's best weights, cached until they change."""
+        if not run_id:
+            raise ConfigError("Pick a run first.")
+        return self.owners.model(self.ws, run_id)
+
+    def _vocab(self, run_id: str, config: dict):
+        return self._readable(run_id).vocab(config)
+
+    def _model_and_vocab(self, run_id: str):
+        model, config = self._model(run_id)
+        return model, self._vocab(run_id, config)
+
+    def _shortlist(self) -> Shortlist:
+        return Shortlist(self.ws.root / "shortlist")  # the folder appears with the first star
+
+
+def owned_methods() -> list[str]:
+    """The names of every Session method that acts for an owner (all of its public ones)."""
+    return [name for name, value in vars(Session).items() if getattr(value, "owned", False)]
