@@ -11,7 +11,6 @@ import plotly.graph_objects as go
 
 from ..data import INVISIBLE, visible_char
 from ..errors import DataError, MakemoreError
-from ..workspace import BUNDLED
 from .common import (PRIVATE, Context, PageLoad, bound, dataset_update, empty_figure, error, in_page,
                      markdown_text, note, style)
 
@@ -44,7 +43,7 @@ def stats(ctx: Context, name: str):
     visible = "".join(c for c in d.vocab.chars if c not in INVISIBLE and c.isprintable())
     invisible = [visible_char(c) for c in d.vocab.chars if c in INVISIBLE or not c.isprintable()]
     summary = (
-        f"**{markdown_text(name)}**{' (bundled)' if name in BUNDLED else ''}: **{len(d.lines):,}** lines, "
+        f"**{markdown_text(name)}**{' (bundled)' if name in ctx.engine.bundled_datasets() else ''}: **{len(d.lines):,}** lines, "
         f"**{len(set(d.lines)):,}** unique; **{len(d.vocab.chars)}** distinct characters; "
         f"lengths {min(lengths)} to {max(lengths)} (mean {sum(map(len, d.lines)) / len(d.lines):.1f}); "
         f"split: {len(d.train_lines):,} train / {len(d.test_lines):,} test lines.\n\n"
@@ -136,7 +135,7 @@ def ask_then_delete(ctx: Context, dataset, armed):
     """The first click asks (the button turns into "Really delete X?"), the second deletes."""
     if not dataset:
         raise DataError("Pick a data set first.")
-    if dataset in BUNDLED:
+    if dataset in ctx.engine.bundled_datasets():
         raise DataError(f"{dataset} is a bundled data set and cannot be deleted.")
     shown = markdown_text(dataset)
     if armed != dataset:
