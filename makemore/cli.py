@@ -25,7 +25,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
-    p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
+    p.add_argument("-i", "--input-file", default="datasets/names.txt",
+                   help="one example per line (.txt), or a table (.csv, .tsv, .jsonl: see --text-column)")
+    p.add_argument("--text-column", default=None,
+                   help="a table's column of lines (default: the one obvious text column, e.g. 'name')")
+    p.add_argument("--label-column", default=None,
+                   help="a table's column of labels: the model learns lines per label (default: a column 'label')")
     p.add_argument("-o", "--work-dir", default="out", help="the run directory to write (or read with --sample-only)")
     p.add_argument("--type", default=None, choices=list(ARCHITECTURES),
                    help="the architecture (default: transformer, or that of --init-from)")
@@ -50,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--num-samples", type=int, default=50)
     g.add_argument("--prefix", default="", help="every sample starts with this")
+    g.add_argument("--label", default=None, help="a labelled run: samples of this label (default: any)")
     m = p.add_argument_group("model (defaults depend on --type)")
     m.add_argument("--n-layer", type=int, default=None)
     m.add_argument("--n-head", type=int, default=None)
@@ -72,7 +78,7 @@ def print_samples(run: Run, args, device, dataset=None):
     model, config = run.load_model(device)
     samples = generate(model, run.vocab(config), num_samples=args.num_samples, temperature=args.temperature,
                        top_k=args.top_k if args.top_k > 0 else None, top_p=args.top_p, prefix=args.prefix,
-                       seed=args.seed, device=device)
+                       seed=args.seed, device=device, label=args.label)
     if dataset is not None:
         mark_origin(samples, dataset)
     for origin, title in (("train", "in train"), ("test", "in test"), ("new", "new"), ("?", "samples")):
@@ -116,7 +122,7 @@ def run_cli(args) -> int:
         dataset = None
         if run.exists() and Path(args.input_file).is_file():
             config = run.read_config()
-            candidate = load_file(args.input_file, config["split_seed"], limits)
+            candidate = load_file(args.input_file, config["split_seed"], limits, args.text_column, args.label_column)
             dataset = candidate if candidate.sha256 == config["dataset"]["sha256"] else None
         print_samples(run, args, device, dataset)
         return 0
@@ -128,10 +134,10 @@ def run_cli(args) -> int:
         raise ConfigError("--init-from starts a new run; --resume continues one: give only one of them.")
     if args.resume:
         config = run.read_config()
-        dataset = load_file(args.input_file, config["split_seed"], limits)
+        dataset = load_file(args.input_file, config["split_seed"], limits, args.text_column, args.label_column)
         extend_limits(run, args.max_steps, args.time_budget, limits)
     else:
-        dataset = load_file(args.input_file, args.split_seed, limits)
+        dataset = load_file(args.input_file, args.split_seed, limits, args.text_column, args.label_column)
         source = Run(args.init_from) if args.init_from else None
         arch = source_arch(source, args.type) if source else args.type or "transformer"
         train_config = make_train_config(
@@ -147,7 +153,8 @@ def run_cli(args) -> int:
             create_run(run, dataset, arch, overrides, train_config, limits, dataset_file=args.input_file)
         config = run.read_config()
     print(f"{config['arch']}: {config['params']:,} parameters; {len(dataset.train_lines):,} training and "
-          f"{len(dataset.test_lines):,} test lines; vocabulary {dataset.vocab.size - 1} characters; device {device}")
+          f"{len(dataset.test_lines):,} test lines; vocabulary {len(dataset.vocab.chars)} characters"
+          f"{'; labels ' + ', '.join(dataset.vocab.labels) if dataset.vocab.labels else ''}; device {device}")
     if config.get("init_from"):
         print(f"starting from the weights of {config['init_from']['run_id']}")
     stop = {"now": False}
