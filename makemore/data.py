@@ -16,6 +16,8 @@ import torch
 
 from .errors import DataError
 from .limits import Limits, load_limits
+from .lines import check_lines
+from .tables import TABLE_SUFFIXES, read_rows
 
 BOUNDARY = 0
 IGNORE = -1
@@ -57,33 +59,6 @@ def parse_lines(text: str, limits: Limits) -> list[str]:
     """Text -> stripped, non-blank lines, checked against the limits (a line is named by its number in the file)."""
     numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
     return check_lines([(number, line) for number, line in numbered if line], limits)
-
-
-def check_lines(numbered: list[tuple[int, str]], limits: Limits, what: str = "Line") -> list[str]:
-    """(number, non-blank line) pairs -> the lines, checked against the limits."""
-    if not numbered:
-        raise DataError("The file has no examples: it is empty or only blank lines. Put one example per line.")
-    for number, line in numbered:  # before counting lines: one huge line is a long line, not "one example"
-        if len(line) > limits.max_line_chars:
-            raise DataError(
-                f"{what} {number} is {len(line):,} characters long, over the limit of {limits.max_line_chars:,}: "
-                "each line should be one short example (a name, a word); split or shorten long lines."
-            )
-    lines = [line for _, line in numbered]
-    if len(lines) < 2:
-        raise DataError("The file has only one example: at least 2 lines are needed (one is held out for testing).")
-    if len(lines) > limits.max_lines:
-        raise DataError(
-            f"The file has {len(lines):,} lines, over the limit of {limits.max_lines:,}: "
-            "keep a sample of the lines (or raise MAKEMORE_MAX_LINES)."
-        )
-    vocab_size = len(set().union(*map(set, lines)))
-    if vocab_size > limits.max_vocab:
-        raise DataError(
-            f"The file uses {vocab_size:,} distinct characters, over the limit of {limits.max_vocab:,}: "
-            "a character model needs a smaller alphabet; keep fewer scripts (or raise MAKEMORE_MAX_VOCAB)."
-        )
-    return lines
 
 
 INVISIBLE = {" ": "␣ (space)", "\t": "⇥ (tab)"}
@@ -224,7 +199,6 @@ def make_dataset(name: str, digest: str, lines: list[str], labels: list[str] | N
 def load_bytes(raw: bytes, name: str, split_seed: int = SPLIT_SEED, limits: Limits | None = None,
                suffix: str = ".txt", text_column: str | None = None, label_column: str | None = None) -> Dataset:
     """A data set from a file's bytes: plain lines (.txt), or a table (.csv, .tsv, .jsonl; makemore/tables.py)."""
-    from .tables import TABLE_SUFFIXES, read_rows  # tables imports this module
     limits = limits or load_limits()
     text = decode_text(raw, limits)
     digest = sha256(raw)

@@ -4,9 +4,9 @@ A table has columns; one of them holds the lines to learn (the text column) and,
 holds a label per line (the label column: an industry, a country, a style). A model trained on a labelled
 data set learns p(line | label) (makemore/data.py: one start token per label).
 
-- .csv and .tsv are read with Python's csv module. The first row is a header when csv.Sniffer says so, or
-  when one of its cells is a usual column name (name, text, label, ...); a table without a header has the
-  columns "column 1", "column 2", ...
+- .csv and .tsv are read with Python's csv module. The first row is a header when one of its cells is a usual
+  column name (name, text, label, ...), or, in a table of two or more columns, when csv.Sniffer says so; a
+  table without a header has the columns "column 1", "column 2", ...
 - .jsonl is one JSON object per line; its keys are the columns (a line that is a bare string is a "text").
 - Without a chosen text column, the text column is the one obvious one: the only column called text, name,
   line or word, else the only column that is not mostly numbers; otherwise the message names the columns
@@ -24,7 +24,7 @@ import io
 import json
 from dataclasses import dataclass
 
-from .data import check_lines
+from .lines import check_lines
 from .errors import DataError
 from .limits import Limits
 
@@ -68,6 +68,8 @@ def read_delimited(text: str, delimiter: str) -> Table:
 def has_header(text: str, first: list[str]) -> bool:
     if any(cell.lower() in HEADER_WORDS for cell in first):
         return True
+    if len(first) < 2:  # one column: the Sniffer guesses from line lengths alone, and often wrongly
+        return False
     try:
         return csv.Sniffer().has_header(text[:20_000])
     except csv.Error:
