@@ -154,10 +154,22 @@ class Session:
         return list(self._readable(run_id).raw_config().get("labels", []))
 
     @owned
+    def example_line(self, run_id: str) -> str | None:
+        """A line of the run's own data set (its first test line) to look at; None when the data is gone."""
+        model, config = self._model(run_id)
+        dataset = self.ws.dataset_of(config)
+        return dataset.test_lines[0] if dataset else None
+
+    @owned
     def latest_dataset(self) -> str | None:
-        """The data set a returning visitor most likely wants: their newest upload, else None."""
+        """The data set a returning visitor most likely wants: that of their newest upload or of their newest
+        run, whichever came last; None for a visitor with neither."""
         own = [name for name in self.ws.list_datasets() if name not in self.engine.bundled_datasets()]
-        return max(own, key=lambda name: self.ws.dataset_path(name).stat().st_mtime_ns, default=None)
+        times = [(self.ws.dataset_path(name).stat().st_mtime, name) for name in own]
+        newest_run = next((s for s in self.runs() if not s.readonly), None)
+        if newest_run and newest_run.dataset in self.ws.list_datasets():
+            times.append((newest_run.created, newest_run.dataset))
+        return max(times)[1] if times else None
 
     @owned
     def latest_run(self) -> str | None:
@@ -179,6 +191,11 @@ class Session:
     def samples(self, run_id: str) -> list[str]:
         """The samples the run wrote at its latest evaluation."""
         return self._readable(run_id).read_samples()
+
+    @owned
+    def samples_at(self, run_id: str) -> tuple[list[str], int | None]:
+        """(the samples the run wrote at its latest evaluation, that evaluation's step)."""
+        return self._readable(run_id).read_samples_at()
 
     @owned
     def run_stamp(self, run_id: str) -> tuple:

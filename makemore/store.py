@@ -387,10 +387,16 @@ class Run:
         atomic_write_json(self.file(SAMPLES), {"step": step, "samples": samples})
 
     def read_samples(self) -> list[str]:
+        return self.read_samples_at()[0]
+
+    def read_samples_at(self) -> tuple[list[str], int | None]:
+        """(the latest samples, the step whose weights wrote them; None if unknown)."""
         try:
-            return list(read_json(self.file(SAMPLES)).get("samples", []))
+            record = read_json(self.file(SAMPLES))
+            step = record.get("step")
+            return list(record.get("samples", [])), step if isinstance(step, int) else None
         except (FileNotFoundError, CheckpointError, AttributeError):
-            return []
+            return [], None
 
     def request_stop(self):
         self.file(STOP).touch()

@@ -229,9 +229,10 @@ def create_tab(ctx: Context) -> dict:
 
 
 def page_load(ctx: Context) -> PageLoad:
-    """A (re)loaded page shows the chosen data set."""
+    """A (re)loaded page shows the visitor's latest data set (else the chosen one)."""
     names = ("summary", "lengths", "frequencies", "preview", "message")
 
-    def load(shown: dict) -> dict:
-        return {f"data.{n}": u for n, u in zip(names, shown_in_page(ctx, shown["data.dataset"]))}
+    def load(shown: dict) -> dict:  # the visitor's latest data set, as lists_load selects it
+        dataset = ctx.session.latest_dataset() or shown["data.dataset"]
+        return {f"data.{n}": u for n, u in zip(names, shown_in_page(ctx, dataset))}
     return PageLoad(("data.dataset",), tuple(f"data.{n}" for n in names), load)
