@@ -87,8 +87,7 @@ def layout(ctx: Context) -> dict:
             e["dataset"] = gr.Dropdown(ctx.engine.bundled_datasets(), value="names", label="Data set",
                                        allow_custom_value=True, elem_id="data-dataset")
             e["upload"] = gr.File(label="Upload a .txt (one example per line), .csv, .tsv or .jsonl file",
-                                  type="filepath", elem_id="data-upload",
-                                  file_types=[".txt", *TABLE_SUFFIXES])
+                                  type="filepath", elem_id="data-upload")  # any file: a wrong one gets our reason
             with gr.Group(visible=False) as e["table"]:
                 e["columns"] = gr.Dataframe(label="The table's first rows", interactive=False, max_height=240,
                                             wrap=True, elem_id="data-columns")
