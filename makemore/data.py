@@ -86,7 +86,7 @@ class Vocab:
 
     @classmethod
     def from_lines(cls, lines, labels=None):
-        return cls(sorted(set().union(*map(set, lines))), sorted(set(labels or ()) - {""}))
+        return cls(sorted(set("".join(lines))), sorted(set(labels or ()) - {""}))
 
     def __post_init__(self):
         self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}

@@ -21,7 +21,7 @@ def check_lines(numbered: list[tuple[int, str]], limits: Limits, what: str = "Li
             f"The file has {len(lines):,} lines, over the limit of {limits.max_lines:,}: "
             "keep a sample of the lines (or raise MAKEMORE_MAX_LINES)."
         )
-    vocab_size = len(set().union(*map(set, lines)))
+    vocab_size = len(set("".join(lines)))
     if vocab_size > limits.max_vocab:
         raise DataError(
             f"The file uses {vocab_size:,} distinct characters, over the limit of {limits.max_vocab:,}: "

@@ -57,7 +57,7 @@ def stats(ctx: Context, name: str):
     preview = pd.DataFrame({"#": range(1, min(25, len(d.lines)) + 1), "line": d.lines[:25],
                             "length": [len(line) for line in d.lines[:25]]})
     if d.labels is not None:
-        preview.insert(2, "label", d.labels[:25])
+        preview["label"] = d.labels[:25]
     return (summary, style(hist, "line length (characters)", "lines", 320, "Line lengths"),
             frequency_figure(Counter("".join(d.lines)).most_common()), preview)
 
