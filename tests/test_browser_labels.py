@@ -102,12 +102,14 @@ def test_a_table_with_labels_from_upload_to_sampling_and_back_after_a_reload(app
     assert sum(set(t) <= set("XYZ") for t in texts) >= 18, texts
     shot(page, "desktop-sample")
 
-    # Look inside opens on a line of the run's own data set, not "emma"
+    # Look inside opens on a line of the run's own data set, not "emma" (the blank field's placeholder says which)
     open_tab(page, "Look inside")
     choose(page, "inside-run", "two-kinds · gru")
     first_test_line = load_file(root / "datasets" / "two-kinds.jsonl").test_lines[0]
-    expect(page.locator("#inside-line input, #inside-line textarea").first).to_have_value(first_test_line,
-                                                                                         timeout=WAIT)
+    line_field = page.locator("#inside-line input, #inside-line textarea").first
+    expect(line_field).to_have_attribute("placeholder", first_test_line, timeout=WAIT)
+    expect(line_field).to_have_value("")
+    expect(page.locator("#inside-probs .gtitle").first).to_contain_text(f"“{first_test_line}”", timeout=WAIT)
 
     # a reload: every tab comes back to this data set and this run
     page.reload()
@@ -128,8 +130,7 @@ def test_a_table_with_labels_from_upload_to_sampling_and_back_after_a_reload(app
     expect(page.locator("#compare-runs")).to_contain_text("two-kinds · gru")
     expect(page.locator("#compare-runs")).not_to_contain_text("shipped")
     open_tab(page, "Look inside")
-    expect(page.locator("#inside-line input, #inside-line textarea").first).to_have_value(first_test_line,
-                                                                                         timeout=WAIT)
+    expect(page.locator("#inside-probs .gtitle").first).to_contain_text(f"“{first_test_line}”", timeout=WAIT)
     page.close()
 
 

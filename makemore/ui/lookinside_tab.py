@@ -70,7 +70,8 @@ def next_char_probs(ctx: Context, run_id, line, label=None):
     """The next-character probabilities at every position of a line (the /next_char_probs endpoint); `label`:
     read it as a line of that label (a labelled run)."""
     require(run_id)
-    return drawn(ctx.session.next_char_probs(run_id, line, label or None), figures.probs_figure)
+    return drawn(ctx.session.next_char_probs(run_id, line_or_example(ctx, run_id, line), label or None),
+                 figures.probs_figure)
 
 
 def next_char_choices(ctx: Context, run_id, prefix, top_n=8, label=None):
@@ -89,13 +90,15 @@ def embedding_map(ctx: Context, run_id):
 def attention_map(ctx: Context, run_id, line, label=None):
     """Each attention head's weights along a line (transformers only; the /attention_map endpoint)."""
     require(run_id)
-    return drawn(ctx.session.attention_map(run_id, line, label or None), figures.attention_figure, 4)
+    return drawn(ctx.session.attention_map(run_id, line_or_example(ctx, run_id, line), label or None),
+                 figures.attention_figure, 4)
 
 
 def hidden_activations(ctx: Context, run_id, line, top_units=16, rank_by="activity", label=None):
     """The last hidden layer's units along a line (the /hidden_activations endpoint)."""
     require(run_id)
-    view = ctx.session.hidden_activations(run_id, line, int(top_units), rank_by or "activity", label or None)
+    view = ctx.session.hidden_activations(run_id, line_or_example(ctx, run_id, line), int(top_units),
+                                          rank_by or "activity", label or None)
     return drawn(view, figures.hidden_figure, 4)
 
 
@@ -143,11 +146,10 @@ def layout(ctx: Context) -> dict:
     with gr.Row():
         e["run_id"] = gr.Dropdown(gallery, value=gallery[0][1] if gallery else None, label="Run",
                                   allow_custom_value=True, elem_id="inside-run", scale=2, min_width=220)
-        e["line"] = gr.Textbox(DEFAULT_LINE, label="Line to look at", max_lines=1, elem_id="inside-line", scale=2,
-                               min_width=160)
+        e["line"] = gr.Textbox("", label="Line to look at (blank: a line of the run's own data)", max_lines=1,
+                               elem_id="inside-line", scale=2, min_width=160, placeholder=DEFAULT_LINE)
         e["show"] = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90, size="md")
     e["label"] = label_picker("inside-label")
-    e["auto_line"] = gr.State(DEFAULT_LINE)  # the line last filled in for a run (replaced when the run changes)
     with gr.Row():
         with gr.Column(scale=3, min_width=320):
             e["probs"] = section("Next-character probabilities along the line", CAPTIONS["probs"], "inside-probs")
@@ -241,17 +243,20 @@ def create_tab(ctx: Context, tab=None) -> dict:
     return e
 
 
-def prepare(ctx: Context, run_id, line, auto_line=None, label=None):
+def prepare(ctx: Context, run_id, line, label=None):
     """Check the run and line once (one clear message for a bad line, not one per view); show the run's data set
-    in the bigram section. A line the visitor did not type (the one filled in for the last run) becomes a line
-    of this run's own data set. (data set, line, the line filled in, label picker)"""
+    in the bigram section, and the line a blank field stands for as the field's placeholder (the server never
+    writes the field's value, so nothing replaces what the visitor types). (data set, line field, label)"""
     require(run_id)
-    filled = gr.skip()
-    if not line or line == auto_line:
-        line = filled = ctx.session.example_line(run_id) or line
-    name = ctx.session.check_line(run_id, line)
-    return (gr.update(value=name) if name in ctx.session.datasets() else gr.skip(), filled, filled,
+    name = ctx.session.check_line(run_id, line_or_example(ctx, run_id, line))
+    example = line_or_example(ctx, run_id, "")
+    return (gr.update(value=name) if name in ctx.session.datasets() else gr.skip(), gr.update(placeholder=example),
             label_update(ctx, run_id, label))
+
+
+def line_or_example(ctx: Context, run_id, line) -> str:
+    """The line typed, else a line of the run's own data set (its first test line), else "emma"."""
+    return (line or "").strip() or ctx.session.example_line(run_id) or DEFAULT_LINE
 
 
 def health_tick(ctx: Context, run_id):
@@ -269,8 +274,8 @@ def wire(ctx: Context, e: dict, tab=None):
     run_id, line, opened = e["run_id"], e["line"], ([tab.select] if tab is not None else [])
     label = e["label"]
     ready = gr.on([e["show"].click, line.submit, run_id.change, label.input, *opened],
-                  ctx.owned(friendly(bound(prepare, ctx))), [run_id, line, e["auto_line"], label, ctx.key],
-                  [e["dataset"], line, e["auto_line"], label], api_visibility="private", show_progress="hidden",
+                  ctx.owned(friendly(bound(prepare, ctx))), [run_id, line, label, ctx.key],
+                  [e["dataset"], line, label], api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last")
     quiet = dict(show_progress="minimal", trigger_mode="always_last")  # a newer request runs after, never dropped
     views = [(next_char_probs, [run_id, line, label], "probs"), (embedding_map, [run_id], "embedding"),

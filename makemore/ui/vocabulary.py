@@ -45,6 +45,6 @@ VOCABULARY = {
     "score": "an idea's score from generate_ideas", "is_new": "whether an idea is new (not in the training data)",
     "with_weights_only": "true: only runs with saved weights",
     # looking inside
-    "line": "the line to look at", "top_n": "how many next-character choices",
+    "line": "the line to look at (blank: a line of the run's own data set)", "top_n": "how many next-character choices",
     "top_units": "how many hidden units to show", "rank_by": "\"activity\" or \"change\"",
 }
