@@ -61,7 +61,7 @@ def test_labelled_upload_training_and_sampling_by_label(client, tmp_path):
     name, message = upload(client, two_kinds(tmp_path), text_column="word", label_column="kind")
     assert "labels from 'kind'" in message
     summary, *_ = client.predict(name, api_name="/dataset_stats")
-    assert "**2 labels**" in summary and "| low | 150 |" in summary and "| high | 150 |" in summary
+    assert "**2 labels**" in summary and "| low | 150 (" in summary and "| high | 150 (" in summary
     run_id, _ = client.predict(dataset=name, arch="gru", amount=300, unit="steps", eval_interval=300, n_embd=16,
                                n_embd2=32, api_name="/start_training")
     deadline = time.time() + 240

@@ -66,12 +66,12 @@ def label_summary(d) -> str:
     """A table of lines and statistics per label ("" for a data set without labels)."""
     if d.labels is None:
         return ""
-    rows = ["| label | lines | unique | mean length | distinct characters | most common |", "|---|---|---|---|---|---|"]
+    rows = ["| label | lines (unique) | mean length | characters (most common) |", "|---|---|---|---|"]
     for label in d.vocab.labels + ([""] if "" in d.labels else []):
         lines = [line for line, lab in zip(d.lines, d.labels) if lab == label]
-        common = " ".join(visible_char(c) for c, _ in Counter("".join(lines)).most_common(8))
-        rows.append(f"| {markdown_text(label) if label else '(no label)'} | {len(lines):,} | {len(set(lines)):,} | "
-                    f"{sum(map(len, lines)) / len(lines):.1f} | {len(set(''.join(lines)))} | `{common}` |")
+        common = " ".join(visible_char(c) for c, _ in Counter("".join(lines)).most_common(6))
+        rows.append(f"| {markdown_text(label) if label else '(no label)'} | {len(lines):,} ({len(set(lines)):,}) | "
+                    f"{sum(map(len, lines)) / len(lines):.1f} | {len(set(''.join(lines)))} (`{common}`) |")
     return f"\n\n**{len(d.vocab.labels)} labels**: a model trained here writes lines of a label you pick.\n\n" + \
         "\n".join(rows)
 
