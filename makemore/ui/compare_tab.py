@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES
 from ..sample import generate
-from ..sweep import read_manifests
+from ..manifests import read_manifests
 from .common import (CPU_BOUND, Number, Context, api_twin, curve_label, empty_figure, in_page, loss4, inputs_for,
                      runs_update, style, summary_frame)
 

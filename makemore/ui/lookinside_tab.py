@@ -84,26 +84,24 @@ def choices_view(ctx, run_id, prefix, top_n=8):
 
 def embedding_view(ctx, run_id):
     model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    result = introspect.embedding_map(model, vocab, arch)
+    result = introspect.embedding_map(model, vocab)
     return figures.embedding_figure(result), rounded(result.to_dict())
 
 
 def attention_view(ctx, run_id, line):
     model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    if arch != "transformer":
-        return not_applicable(f"Attention exists only in the transformer; {run_id} is a {arch}.")
+    reason = introspect.unavailable(config["arch"], "attention_map", run_id)
+    if reason:
+        return not_applicable(reason)
     result = introspect.attention_map(model, vocab, line)
     return figures.attention_figure(result), rounded(result.to_dict(), 4)
 
 
 def hidden_view(ctx, run_id, line, top_units=16, rank_by="activity"):
     model, vocab, config = loaded(ctx, run_id)
-    arch = config["arch"]
-    if arch == "bigram":
-        return not_applicable("The bigram has no hidden layer: it maps each character straight to next-character "
-                              "scores (see its map above).")
+    reason = introspect.unavailable(config["arch"], "hidden_activations", run_id)
+    if reason:
+        return not_applicable(reason)
     result = introspect.hidden_activations(model, vocab, line, int(top_units), rank_by or "activity")
     return figures.hidden_figure(result), rounded(result.to_dict(), 4)
 

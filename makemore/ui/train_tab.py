@@ -10,15 +10,12 @@ import gradio as gr
 
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
-from ..models import ARCHITECTURES, BOUNDS
+from ..models import ARCHITECTURES, DEFAULT_ARCH, hyperparameter_fields
 from .common import (Number, Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
                      run_refresh, run_update, summary_frame)
 
-MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
-    "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
-    "n_embd2": "hidden size (n_embd2)", "context": "context in characters", "dropout": "dropout",
-}
-DEFAULT_ARCH = "transformer"
+FIELDS = {f["name"]: f for f in hyperparameter_fields()}  # generated from makemore/hparams.py
+MODEL_FIELDS = [name for name, f in FIELDS.items() if f["group"] == "model"]  # shown if the architecture uses it
 DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
 FRESH_MODEL = ("(nothing: a fresh model)", "")  # the "start from" choice that fine-tunes nothing
@@ -85,6 +82,16 @@ def signature(ctx: Context, run_id):
     return (ctx.run(run_id).stamp() if run_id else None), ctx.ws.stamp()
 
 
+TRAIN_FIELDS = ("learning_rate", "batch_size", "weight_decay")  # the per-architecture training options shown
+
+
+def field(name: str, visible=True) -> Number:
+    """A blank number field for a hyperparameter, with its declared label, bounds and step."""
+    f = FIELDS[name]
+    return Number(None, label=f["label"], minimum=f["minimum"], maximum=f["maximum"], step=f["step"] or 1,
+                  precision=0 if f["kind"] == "int" else None, visible=visible)
+
+
 def layout(ctx: Context) -> SimpleNamespace:
     """The Train tab's components: the form on the left, the chosen run on the right, every run below."""
     limits, spec, c = ctx.ws.limits, ARCHITECTURES[DEFAULT_ARCH], SimpleNamespace()
@@ -101,18 +108,9 @@ def layout(ctx: Context) -> SimpleNamespace:
                                   elem_id="train-unit")
             with gr.Accordion("Hyperparameters", open=False):
                 c.model = {}  # values start blank (so API callers get each architecture's defaults); filled on load
-                for name, label in MODEL_FIELDS.items():
-                    visible = name in spec.uses
-                    if name == "dropout":
-                        c.model[name] = Number(None, label=label, minimum=0, maximum=0.9, step=0.05,
-                                                  visible=visible)
-                    else:
-                        low, high = BOUNDS[name]
-                        c.model[name] = Number(None, label=label, minimum=low, maximum=high, precision=0,
-                                                  visible=visible)
-                c.learning_rate = Number(None, label="learning rate", minimum=1e-6, maximum=10)
-                c.batch_size = Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
-                c.weight_decay = Number(None, label="weight decay", minimum=0, maximum=10)
+                for name in MODEL_FIELDS:
+                    c.model[name] = field(name, visible=name in spec.uses)
+                c.learning_rate, c.batch_size, c.weight_decay = (field(n) for n in TRAIN_FIELDS)
                 c.eval_interval = Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
             c.seed = Number(3407, label="seed", precision=0)
             c.start_from = gr.Dropdown([FRESH_MODEL] + ctx.run_choices(with_weights=True), value="",
