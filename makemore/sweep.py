@@ -177,65 +177,69 @@ def trial_trainable():
     trial, `cleanup` asks the run to stop and waits until it has written its final state."""
     from ray import tune
 
-    class SweepTrial(tune.Trainable):
-        def setup(self, config, data=None):
-            import ray
+    return type("SweepTrial", (SweepTrialSteps, tune.Trainable), {})
 
-            self.spec, self.data = config["trial"], data
-            torch.set_num_threads(self.spec["threads"])
-            # without a shared output root the run lives in the trial's working directory, which Tune uploads
-            self.run = Run(Path(self.spec["root"] or Path.cwd()) / self.spec["run_id"])
-            self.node_id = ray.get_runtime_context().get_node_id()
-            self.records, self.stop_event, self.thread, self.last = queue.Queue(), threading.Event(), None, {}
-            self.error = None
 
-        def step(self):
-            if self.thread is None:
-                self.thread = threading.Thread(target=self.train_in_thread, daemon=True)
-                self.thread.start()
-            items = [self.records.get()]  # wait for the next evaluation; then take any that queued up
-            while not self.records.empty():
-                items.append(self.records.get())
-            if self.error is not None:
-                raise self.error  # not a training failure the run recorded: let Tune retry the trial
-            done = any(item is None for item in items)
-            evals = [item for item in items if item is not None]
-            if evals:
-                last = evals[-1]
-                self.last = {"test_loss": last["test_loss"], "train_loss": last["train_loss"], "step": last["step"],
-                             "elapsed": last["elapsed"], "node_id": self.node_id, "run_id": self.run.id}
-            result = dict(self.last or {"test_loss": float("inf"), "elapsed": 0.0}, done=done)
-            result["should_checkpoint"] = not self.spec["root"]  # the run travels through storage: upload it
-            return result
+class SweepTrialSteps:
+    """What a sweep trial does, as the methods of a Tune Trainable (trial_trainable adds the Ray base class):
+    train the run in a thread and report each evaluation to Tune as one result."""
 
-        def train_in_thread(self):
-            try:
-                dataset = dataset_from_bytes(self.data, self.spec["dataset"])
-                if not self.run.exists():
-                    new_run(self.run, dataset, self.spec["arch"], self.spec["model"], TrainConfig(**self.spec["train"]),
-                            dataset_file=self.spec["dataset_file"])
-                train_and_record(self.run, dataset, self.spec["device"], should_stop=self.stop_event.is_set,
-                                 report=lambda r: self.records.put(r) if r["kind"] == "eval" else None)
-            except MakemoreError:
-                pass  # recorded in the run's status ('failed', with the reason); a retry would fail the same way
-            except Exception as e:
-                self.error = e
-            finally:
-                self.records.put(None)
+    def setup(self, config, data=None):
+        import ray
 
-        def save_checkpoint(self, checkpoint_dir):
-            copy_run(self.run.path, Path(checkpoint_dir))
+        self.spec, self.data = config["trial"], data
+        torch.set_num_threads(self.spec["threads"])
+        # without a shared output root the run lives in the trial's working directory, which Tune uploads
+        self.run = Run(Path(self.spec["root"] or Path.cwd()) / self.spec["run_id"])
+        self.node_id = ray.get_runtime_context().get_node_id()
+        self.records, self.stop_event, self.thread, self.last = queue.Queue(), threading.Event(), None, {}
+        self.error = None
 
-        def load_checkpoint(self, checkpoint_dir):
-            if not self.run.exists():  # retried on a node without the run (a local copy is at least as new)
-                copy_run(Path(checkpoint_dir), self.run.path)
+    def step(self):
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.train_in_thread, daemon=True)
+            self.thread.start()
+        items = [self.records.get()]  # wait for the next evaluation; then take any that queued up
+        while not self.records.empty():
+            items.append(self.records.get())
+        if self.error is not None:
+            raise self.error  # not a training failure the run recorded: let Tune retry the trial
+        done = any(item is None for item in items)
+        evals = [item for item in items if item is not None]
+        if evals:
+            last = evals[-1]
+            self.last = {"test_loss": last["test_loss"], "train_loss": last["train_loss"], "step": last["step"],
+                         "elapsed": last["elapsed"], "node_id": self.node_id, "run_id": self.run.id}
+        result = dict(self.last or {"test_loss": float("inf"), "elapsed": 0.0}, done=done)
+        result["should_checkpoint"] = not self.spec["root"]  # the run travels through storage: upload it
+        return result
 
-        def cleanup(self):
-            self.stop_event.set()
-            if self.thread is not None:
-                self.thread.join()
+    def train_in_thread(self):
+        try:
+            dataset = dataset_from_bytes(self.data, self.spec["dataset"])
+            if not self.run.exists():
+                new_run(self.run, dataset, self.spec["arch"], self.spec["model"], TrainConfig(**self.spec["train"]),
+                        dataset_file=self.spec["dataset_file"])
+            train_and_record(self.run, dataset, self.spec["device"], should_stop=self.stop_event.is_set,
+                             report=lambda r: self.records.put(r) if r["kind"] == "eval" else None)
+        except MakemoreError:
+            pass  # recorded in the run's status ('failed', with the reason); a retry would fail the same way
+        except Exception as e:
+            self.error = e
+        finally:
+            self.records.put(None)
 
-    return SweepTrial
+    def save_checkpoint(self, checkpoint_dir):
+        copy_run(self.run.path, Path(checkpoint_dir))
+
+    def load_checkpoint(self, checkpoint_dir):
+        if not self.run.exists():  # retried on a node without the run (a local copy is at least as new)
+            copy_run(Path(checkpoint_dir), self.run.path)
+
+    def cleanup(self):
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join()
 
 
 def copy_run(source: Path, target: Path):

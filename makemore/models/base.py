@@ -46,6 +46,7 @@ class Architecture:
     watch(model): training-health watch points beyond the standard nonlinearities (health.py), each
         (name, module, "output" or "input", "tanh" or "gelu");
     views: the Look inside views that apply; hidden_layer: what hidden_activations shows, in words;
+    pretrain_seconds: the shipped checkpoint's budget when it converges long before scripts/pretrain.py's;
     rank: its place in lists (lower first).
     """
 
@@ -62,6 +63,7 @@ class Architecture:
     watch: Callable = no_watch_points
     views: tuple = ALL_VIEWS
     hidden_layer: str = "the input of the output layer"
+    pretrain_seconds: float | None = None
     rank: int = 100
 
 
