@@ -112,28 +112,30 @@ class JobManager:
 
     # --- creating, stopping, resuming -----------------------------------------------------
     def create(self, dataset: str, arch: str | None, model: dict | None = None, *, seconds: float | None = None,
-               steps: int | None = None, learning_rate: float | None = None, batch_size: int | None = None,
-               weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None,
-               init_from: str | None = None, ws: Workspace | None = None) -> str:
+               steps: int | None = None, eval_interval: int | None = None, init_from: str | None = None,
+               ws: Workspace | None = None, **train) -> str:
         """Create a run on a stored data set of `ws` (default: the local workspace) and queue it; returns the
         run id at once.
 
         Give exactly one of `seconds` (a time budget) or `steps`; evaluation and logging intervals follow from
-        it (train.intervals, the rule of every run) unless `eval_interval` is given. None (or a blank) means
-        the architecture's default. With `init_from` (a run the caller may read) the new run starts from that
-        run's weights, with its architecture and shape.
+        it (train.intervals, the rule of every run) unless `eval_interval` is given (0: automatic). `model`
+        holds model hyperparameters, `train` training options (learning_rate, batch_size, weight_decay,
+        seed, ...: those declared in hparams.TrainConfig); None (or a blank) means the architecture's
+        default. With `init_from` (a run the caller may read) the new run starts from that run's weights,
+        with its architecture and shape.
         """
         ws = ws or self.ws
         if not dataset:
             raise ConfigError("Pick a data set first.")
         if (seconds is None) == (steps is None) or not (seconds or steps) or (seconds or steps) <= 0:
             raise ConfigError("Give how long to train: a positive number of seconds or steps.")
+        if {"max_steps", "time_budget"} & set(train):
+            raise ConfigError("Give how long to train as seconds or steps, not max_steps or time_budget.")
         max_steps, budget = (int(steps), 0.0) if steps is not None else (-1, float(seconds))
         data = ws.load_dataset(dataset)
         source = self.owners.readable_run(ws, init_from) if init_from else None
         arch, overrides, config = prepare(
-            arch, self.limits, init_from=source, model=model, learning_rate=learning_rate, batch_size=batch_size,
-            weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
+            arch, self.limits, init_from=source, model=model, **train, max_steps=max_steps, time_budget=budget,
             eval_interval=int(eval_interval) if eval_interval and eval_interval > 0 else None)
         request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config), init_from],
                              sort_keys=True)
