@@ -184,14 +184,14 @@ def check_train(config: TrainConfig):
 
 
 # --- the command line -----------------------------------------------------------------------------------
-def add_arguments(group, names, per_arch: str = ""):
+def add_arguments(group, names):
     """Add each named hyperparameter's flags to an argparse parser or group; every default is None (the
-    architecture's, or the declared one); `per_arch` is appended to the help of those with per-arch defaults."""
+    architecture's, or the declared one)."""
     for name in names:
         spec = get(name)
         if not spec.flags:
             continue
-        options = dict(dest=name, default=None, help=spec.help)
+        options = dict(dest=name, default=None, help=f"{spec.help}; {spec.allowed()}")
         if spec.kind is bool:
             group.add_argument(*spec.flags, action="store_true", **options)
             continue

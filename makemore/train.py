@@ -17,10 +17,10 @@ from dataclasses import asdict
 
 import torch
 
+from . import hparams
 from .data import IGNORE, BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFailed
 from .health import HealthProbe
-from . import hparams
 from .hparams import TrainConfig
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
