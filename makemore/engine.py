@@ -21,7 +21,7 @@ from .owners import KEY, Owners
 from .sample import Sample, generate, mark_origin, score_line
 from .shortlist import Shortlist
 from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary
-from .sweep_manifests import read_manifests
+from .manifests import read_manifests
 from .workspace import BUNDLED
 
 NO_OWNER = ("This request has no owner: reload the page (API clients: get a key from /new_workspace and pass it "
@@ -261,12 +261,12 @@ class Session:
     @owned
     def embedding_map(self, run_id: str):
         model, config = self._model(run_id)
-        return introspect.embedding_map(model, self._vocab(run_id, config), config["arch"])
+        return introspect.embedding_map(model, self._vocab(run_id, config))
 
     @owned
     def attention_map(self, run_id: str, line: str):
         model, config = self._model(run_id)
-        reason = introspect.not_applicable("attention", config["arch"], run_id)
+        reason = introspect.unavailable(config["arch"], "attention_map", run_id)
         if reason:
             return NotApplicable(reason)
         return introspect.attention_map(model, self._vocab(run_id, config), line)
@@ -274,7 +274,7 @@ class Session:
     @owned
     def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity"):
         model, config = self._model(run_id)
-        reason = introspect.not_applicable("hidden", config["arch"])
+        reason = introspect.unavailable(config["arch"], "hidden_activations", run_id)
         if reason:
             return NotApplicable(reason)
         return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by)
