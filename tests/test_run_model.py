@@ -12,7 +12,6 @@ from makemore.limits import load_limits
 from makemore.store import RunState, RunStatus
 from makemore.train import train_and_record
 from makemore.workspace import Workspace
-from tests.conftest import ROOT
 
 
 @pytest.fixture
