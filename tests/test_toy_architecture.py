@@ -1,15 +1,15 @@
 """An architecture is one file: a toy ninth one (tests/toy_architecture.py), registered here and nowhere
-else, trains through JobManager in a worker process, samples, has its memory estimated from its own spec,
+else, trains through the engine in a worker process, samples, has its memory estimated from its own spec,
 and shows its Look inside views; and nothing outside models/ knows an architecture by name."""
 import ast
 
 import pytest
 
 from makemore import introspect, models
+from makemore.engine import Engine, NotApplicable
 from makemore.errors import ConfigError, QuotaError
 from makemore.jobs import JobManager, kill_workers
 from makemore.limits import load_limits
-from makemore.sample import generate
 from makemore.workspace import Workspace
 from tests import toy_architecture
 from tests.conftest import ROOT, wait_for
@@ -33,38 +33,38 @@ def ws(tmp_path):
     return Workspace(tmp_path, load_limits({"MAKEMORE_MAX_JOBS": "1"}))
 
 
-def finished(jobs, run):
+def finished(jobs, session, run_id):
     jobs.schedule()  # the scheduler thread is off: reap here
-    return run.status().state.value == "finished"
+    return session.run(run_id).state.value == "finished"
 
 
-def test_a_ninth_architecture_in_one_file_trains_samples_and_shows_its_views(toy, ws):
+def test_a_ninth_architecture_in_one_file_trains_samples_and_shows_its_views_through_the_engine(toy, ws):
     assert list(models.ARCHITECTURES)[-1] == TOY and len(models.ARCHITECTURES) == 9
     jobs = JobManager(ws, scheduler=False, device="cpu")
+    session = Engine(jobs.owners, jobs).session()
     try:
-        run = ws.run(jobs.create("tiny", TOY, {"n_embd": 8}, steps=30, eval_interval=10))
-        wait_for(lambda: finished(jobs, run), timeout=120, what="the toy run to finish")
+        run = session.start_training("tiny", TOY, {"n_embd": 8}, steps=30, eval_interval=10)
+        wait_for(lambda: finished(jobs, session, run.id), timeout=120, what="the toy run to finish")
     finally:
         kill_workers(ws.root)
-    model, config = run.load_model()
-    assert isinstance(model, toy_architecture.Toy) and config["model"]["n_embd"] == 8
-    assert [r["step"] for r in run.read_metrics() if r["kind"] == "eval"] == [0, 10, 20, 30]
+    assert run.arch == TOY and run.params == models.count_params(TOY, models.make_config(TOY, 27, 16, n_embd=8))
+    assert [r["step"] for r in session.metrics(run.id) if r["kind"] == "eval"] == [0, 10, 20, 30]
 
-    samples = generate(model, run.vocab(config), num_samples=5, seed=1)
-    assert len(samples) == 5 and all(isinstance(s.text, str) for s in samples)
+    samples = session.sample(run.id, num_samples=5, seed=1)
+    assert len(samples) == 5 and all(s.origin in ("new", "train", "test") for s in samples)
 
-    vocab = run.vocab(config)
-    embedding = introspect.embedding_map(model, vocab)
-    assert len(embedding.labels) == vocab.size and embedding.method == "pca"
-    hidden = introspect.hidden_activations(model, vocab, "emma")
+    embedding = session.embedding_map(run.id)
+    assert len(embedding.labels) == 27 and embedding.method == "pca"
+    hidden = session.hidden_activations(run.id, "emma")
     assert hidden.layer == "the GELU layer's output" and hidden.total_units == 32
-    health = introspect.training_health(run)
+    health = session.training_health(run.id)
     assert health.steps == [0, 10, 20] and list(health.layers) == ["hidden.1"]  # the GELU, found by its type
-    assert introspect.unavailable(TOY, "hidden_activations", run.id) is None
-    assert introspect.unavailable(TOY, "attention_map", run.id) == \
-        f"Attention exists only in the transformer; {run.id} is a {TOY}."
+    attention = session.attention_map(run.id, "emma")
+    assert isinstance(attention, NotApplicable)
+    assert attention.reason == f"Attention exists only in the transformer; {run.id} is a {TOY}."
+    model, _ = ws.model(run.id)
     with pytest.raises(ConfigError, match="Only the transformer has attention"):
-        introspect.attention_map(model, vocab, "emma")
+        introspect.attention_map(model, ws.run(run.id).vocab(), "emma")
 
 
 def test_the_memory_estimate_comes_from_the_architectures_spec(toy, ws):
@@ -76,7 +76,7 @@ def test_the_memory_estimate_comes_from_the_architectures_spec(toy, ws):
     small = Workspace(ws.root, load_limits({"MAKEMORE_MAX_JOB_MEMORY_MB": "300"}))
     jobs = JobManager(small, scheduler=False, device="cpu")
     with pytest.raises(QuotaError, match="would need about 40\\d MB"):
-        jobs.create("tiny", TOY, steps=10)
+        Engine(jobs.owners, jobs).session().start_training("tiny", TOY, steps=10)
     assert not [run.id for run in small.list_runs() if TOY in run.id]  # nothing left behind (ids name the arch)
 
 
