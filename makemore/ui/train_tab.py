@@ -2,6 +2,7 @@
 
 After a reload it shows the visitor's latest queued or running run; a note says when a run overfits.
 """
+import shutil
 import sys
 import traceback
 from types import SimpleNamespace
@@ -10,9 +11,10 @@ import gradio as gr
 
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
+from ..export import export_page
 from ..models import ARCHITECTURES, BOUNDS
-from .common import (Number, Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
-                     run_refresh, run_update, summary_frame)
+from .common import (Number, Context, api_twin, curve_label, download_folder, fmt_seconds, friendly, in_page, inputs_for,
+                     loss_figure, note, run_refresh, run_update, summary_frame)
 
 MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
     "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
@@ -144,6 +146,10 @@ def layout(ctx: Context) -> SimpleNamespace:
                     c.publish = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
                     c.unpublish = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
                     c.published = gr.Checkbox(True, visible=False)
+                with gr.Row(equal_height=True):
+                    c.export = gr.Button("Download as a web page", scale=1, min_width=120, elem_id="train-export")
+                    c.export_file = gr.File(label="web page (.zip)", interactive=False, scale=2, min_width=200,
+                                            elem_id="train-export-file")
             c.samples = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
                                    elem_id="train-samples")
     c.runs = gr.Dataframe(summary_frame(ctx.summaries()), label="All runs (click one to show it)",
@@ -224,6 +230,20 @@ def build(ctx: Context) -> SimpleNamespace:
         return (f"**{name}** is in the gallery: anyone with the link `?run={run}` can see and sample it, read-only."
                 if published else f"**{name}** is private again.")
 
+    def export_page_zip(run: str) -> str:
+        """The run as a web page that samples in the browser with no server (index.html, makemore.js, model.js
+        and a README.md that makes the folder a static Space), zipped; its training lines are not included."""
+        if not run:
+            raise ConfigError("Pick a run to download as a web page.")
+        source, folder = ctx.run(run), download_folder()
+        export_page(source, folder / "page")
+        return shutil.make_archive(str(folder / f"{source.id}-web-page"), "zip", folder / "page")
+
+    def export_in_page(run):
+        path = export_page_zip(run)
+        return path, ("Unzip it and open index.html, or push the folder to a new Hugging Face Space "
+                      "(its README.md makes it a static Space).")
+
     def rename_run(run: str, name: str) -> str:
         """Give a run a new human name (1 to 60 printable characters); its id stays."""
         if not run:
@@ -299,6 +319,7 @@ def build(ctx: Context) -> SimpleNamespace:
     ctx.on(c.publish.click, in_page(lambda run: publish_run(run, True), keep=0), c.run_id, c.run_message, **private)
     ctx.on(c.unpublish.click, in_page(lambda run: publish_run(run, False), keep=0), c.run_id, c.run_message,
            **private)
+    ctx.on(c.export.click, in_page(export_in_page, keep=1), c.run_id, [c.export_file, c.run_message], **private)
     for renamed in (c.rename.click, c.new_name.submit):
         ctx.on(renamed, in_page(rename_in_page, keep=2), [c.run_id, c.new_name],
                [c.run_id, c.new_name, c.run_message], **private)
@@ -316,6 +337,7 @@ def build(ctx: Context) -> SimpleNamespace:
     api_twin(ctx, resume_training, [c.run_id, c.more_steps, c.more_seconds], c.status, "resume_training")
     api_twin(ctx, rename_run, [c.run_id, c.new_name], c.run_message, "rename_run")
     api_twin(ctx, publish_run, [c.run_id, c.published], c.run_message, "publish_run")
+    api_twin(ctx, export_page_zip, c.run_id, c.export_file, "export_page")
     gr.api(friendly(ctx.owned(run_status)), api_name="run_status")
     return SimpleNamespace(
         dataset=c.dataset, run_id=c.run_id, start_from=c.start_from, start_from_update=start_from_update,
