@@ -6,7 +6,8 @@
  *   await nextCharProbs(prefix)  {char: probability} after "<start>" + prefix; "<end>" is the end of the line
  *   await sample({count, temperature, top_k, top_p, prefix, seed})  an array of strings
  *   await generate(options)      {lines, message, sampled}: sample() plus the Ideas constraints (starts_with,
- *                                ends_with, contains, exclude, min_len, max_len, unique, only_new, time_limit)
+ *                                ends_with, contains, exclude, min_len, max_len, unique, only_new, time_limit,
+ *                                oversample: sample that many times count lines and keep the likeliest)
  *
  * Every architecture keeps the same decoding state as its Python decode_step (makemore/models/), so a
  * character costs one step: a transformer's keys and values, a recurrent state, an MLP's window, a CNN's
@@ -367,20 +368,22 @@
 
   /* One line, as makemore.ideas.sample_batch does it for a row: the prefix is fed, excluded characters and
    * an early end are masked, and a row that wants to end (or runs out of room) before it has `contains` and
-   * `ends_with` writes out what it lacks. Returns the tokens, without the end. */
+   * `ends_with` writes out what it lacks. Returns the tokens, without the end, and the score: the mean
+   * log-probability per character, the end included, at temperature 1 (as makemore.ideas). */
   function sampleRow(m, o, c, rand) {
     const s = m.net.start(), out = [], queue = [];
-    let token = END, resume = false;
+    let token = END, logprob = 0;
     for (let t = 0; t <= c.max_len; t++) {
       const logits = m.net.step(s, token);
       if (t < c.prefix.length) token = c.prefix[t];
       else if (t === c.max_len) token = END;
       else if (queue.length) token = queue.shift();
       else token = chooseToken(out, c, draw(filtered(logits, o, forbiddenAt(c, t)), rand), c.max_len - t, queue);
+      logprob += Math.log(softmax(logits)[token]);
       if (token === END) break;
       out.push(token);
     }
-    return out;
+    return { tokens: out, score: logprob / (out.length + 1) };
   }
 
   function chooseToken(out, c, sampled, room, queue) {
@@ -415,12 +418,13 @@
     const o = {
       count: number(opts.count, 10), temperature: number(opts.temperature, 1), top_k: number(opts.top_k, 0),
       top_p: number(opts.top_p, 1), seed: number(opts.seed, null), time_limit: number(opts.time_limit, 10),
-      unique: Boolean(opts.unique), only_new: Boolean(opts.only_new),
+      unique: Boolean(opts.unique), only_new: Boolean(opts.only_new), oversample: number(opts.oversample, 1),
     };
     check(Number.isInteger(o.count) && o.count >= 1 && o.count <= 10000, `count must be a whole number from 1 to 10,000, not ${opts.count}.`);
     check(o.temperature > 0 && o.temperature <= 10, `temperature must be above 0 and at most 10 (1 = as trained), not ${opts.temperature}.`);
     check(Number.isInteger(o.top_k) && o.top_k >= 0, `top_k must be 0 (off) or a positive whole number, not ${opts.top_k}.`);
     check(o.top_p > 0 && o.top_p <= 1, `top_p must be above 0 and at most 1 (1 = off), not ${opts.top_p}.`);
+    check(Number.isInteger(o.oversample) && o.oversample >= 1 && o.oversample <= 10, `oversample must be a whole number from 1 to 10, not ${opts.oversample}.`);
     check(o.seed === null || Number.isInteger(o.seed), `seed must be a whole number, not ${opts.seed}.`);
     check(!o.only_new || m.hashes, "'Only new' needs the training lines, which this export does not ship (they may be private): export with --include-training-lines.");
     const prefix = encode(m, String(opts.prefix ?? opts.starts_with ?? ""), "starts with");
@@ -452,19 +456,24 @@
     return tokens.map((t) => m.M.vocab[t - 1]).join("");
   }
 
+  /* Lines that meet every constraint, until there are count of them (times `oversample`, of which the
+   * likeliest count are kept, as makemore.ideas ranks) or time_limit seconds pass. */
   async function generateWith(m, opts) {
     const { o, c } = prepare(m, opts || {});
     const rand = random(o.seed === null ? Math.floor(Math.random() * 2 ** 32) : o.seed);
-    const lines = [], seen = new Set(), deadline = performance.now() + 1000 * o.time_limit;
+    const pool = [], seen = new Set(), started = performance.now(), limit = 1000 * o.time_limit;
+    const enough = () => pool.length >= o.oversample * o.count || (pool.length >= o.count && performance.now() - started > limit / 2);
     let sampled = 0;
-    while (lines.length < o.count && (sampled < o.count || performance.now() < deadline)) {
-      const tokens = sampleRow(m, o, c, rand);
+    while (!enough() && (sampled < o.count || performance.now() - started < limit)) {
+      const { tokens, score } = sampleRow(m, o, c, rand);
       sampled++;
       const text = decode(m, tokens);
       if (!accepts(m, c, tokens) || (o.unique && seen.has(text)) || (o.only_new && inTraining(m, text))) continue;
       seen.add(text);
-      lines.push(text);
+      pool.push({ text, score });
     }
+    if (o.oversample > 1) pool.sort((a, b) => b.score - a.score);
+    const lines = pool.slice(0, o.count).map((p) => p.text);
     const message = lines.length < o.count ? `Only ${lines.length} of ${o.count} lines found in ${o.time_limit} s (${sampled} sampled): loosen the constraints or ask for fewer.` : "";
     return { lines, message, sampled };
   }
