@@ -129,3 +129,18 @@ def test_export_page_endpoint_zips_a_readable_run(app_server, tmp_path):
         assert b'"arch":"transformer"' in z.read("model.js")
     with pytest.raises(Exception, match="no run 'someone-elses'"):
         client.predict(run="someone-elses", api_name="/export_page")
+
+
+def test_the_train_tab_downloads_a_run_as_a_web_page(app_server, browser):
+    from playwright.sync_api import expect
+
+    from tests.conftest import choose, open_page, open_tab
+
+    page = open_page(browser, app_server.url)
+    open_tab(page, "Train")
+    choose(page, "train-run", "names · gru")
+    page.get_by_text("Rename or share this run").click()
+    page.locator("#train-export").click()
+    expect(page.locator("#train-export-file")).to_contain_text(re.compile(r"names-gru-web-page\s*\.zip"), timeout=60_000)
+    expect(page.locator("#train-run-message")).to_contain_text("open index.html")
+    page.close()

@@ -146,7 +146,7 @@ def layout(ctx: Context) -> SimpleNamespace:
                     c.publish = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
                     c.unpublish = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
                     c.published = gr.Checkbox(True, visible=False)
-                with gr.Row(equal_height=True):
+                with gr.Row():
                     c.export = gr.Button("Download as a web page", scale=1, min_width=120, elem_id="train-export")
                     c.export_file = gr.File(label="web page (.zip)", interactive=False, scale=2, min_width=200,
                                             elem_id="train-export-file")
