@@ -71,19 +71,20 @@ class ExportSummary:
 
 
 def export_page(run: Run, out_dir: Path, *, include_training_lines: bool = False, force: bool = False,
-                data_root: Path | None = None) -> ExportSummary:
+                data_root: Path | None = None, dataset=None) -> ExportSummary:
     """Write `run` as a static page into `out_dir` (see the module docstring); raises a MakemoreError that
     says what to do when the run cannot be exported or the folder is in the way.
 
-    `data_root`: where the run's data set file is looked up (its config records a path relative to it), for
-    `include_training_lines`; default: the current directory."""
+    For `include_training_lines`, the training lines come from `dataset` (a data.Dataset: the app's
+    workspace knows it) or else from the file the run's config records, relative to `data_root` (default:
+    the current directory); either must be the content the run was trained on."""
     out_dir = Path(out_dir)
     config = check_run(run)
     check_folder(out_dir, run, force)
     model, _ = run.load_model()
     vocab = run.vocab(config)
     tensors, dtypes, error = compact_weights(model, vocab)
-    hashes = training_hashes(run, config, data_root) if include_training_lines else []
+    hashes = training_hashes(run, config, data_root, dataset) if include_training_lines else []
     card = model_card(run, config)
     data = model_script(config, card, tensors, hashes)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,14 +193,15 @@ def fnv1a(text: str) -> int:
     return h
 
 
-def training_hashes(run: Run, config: dict, data_root: Path | None) -> list[int]:
+def training_hashes(run: Run, config: dict, data_root: Path | None, dataset=None) -> list[int]:
     """The sorted distinct hashes of the run's training lines; ConfigError when its data set is not at hand."""
-    recorded = (config.get("dataset") or {}).get("file")
-    path = Path(data_root or ".") / recorded if recorded else None
-    if path is None or not path.is_file():
-        raise ConfigError(f"The data set of {run.id} is not at hand, so its training lines cannot be shipped for "
-                          "'only new': export without them.")
-    dataset = load_file(path, config["split_seed"], load_limits())
+    if dataset is None:
+        recorded = (config.get("dataset") or {}).get("file")
+        path = Path(data_root or ".") / recorded if recorded else None
+        if path is None or not path.is_file():
+            raise ConfigError(f"The data set of {run.id} is not at hand, so its training lines cannot be shipped "
+                              "for 'only new': export without them.")
+        dataset = load_file(path, config["split_seed"], load_limits())
     if dataset.sha256 != config["dataset"].get("sha256"):
         raise ConfigError(f"The data set file of {run.id} has changed since it was trained: export without the "
                           "training lines (or train again on the new file).")

@@ -13,7 +13,7 @@ import torch
 from makemore.errors import CheckpointError, ConfigError
 from makemore.export import TOLERANCE, compact_weights, export_page, fnv1a, rounded
 from makemore.models import build_model, make_config
-from makemore.data import Vocab
+from makemore.data import Vocab, load_file
 from makemore.store import Run
 from tests.conftest import ROOT
 
@@ -76,6 +76,10 @@ def test_training_lines_ship_only_when_asked_as_hashes(tmp_path):
     assert "hashes" in (tmp_path / "page" / "README.md").read_text()
     with pytest.raises(ConfigError, match="not at hand"):
         export_page(run, tmp_path / "other", include_training_lines=True, data_root=tmp_path)
+    (tmp_path / "names.txt").write_text("emma\nolivia\nava\n")
+    with pytest.raises(ConfigError, match="has changed since it was trained"):
+        export_page(run, tmp_path / "other", include_training_lines=True, dataset=load_file(tmp_path / "names.txt"))
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_run_without_weights_says_train_it_first(tmp_path):
