@@ -99,8 +99,13 @@
   const sigmoid = (v) => 1 / (1 + Math.exp(-v));
   const gelu = (v) => 0.5 * v * (1 + erf(v / Math.SQRT2));
   const map = (x, f) => x.map(f);
-  const add = (x, y) => x.map((v, i) => v + y[i]);
-  const row = (table, i, n) => Float64Array.from(table.subarray(i * n, (i + 1) * n));
+  const row = (table, i, n) => new Float64Array(table.subarray(i * n, (i + 1) * n));
+
+  function add(x, y) {
+    const out = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = x[i] + y[i];
+    return out;
+  }
 
   // --- architectures: each is {start() -> state, step(state, token) -> logits} ---------------------------
   function bigram(W, c) {
@@ -220,14 +225,15 @@
   function transformer(W, c) {
     const E = c.n_embd, heads = c.n_head, size = E / heads;
     function attend(q, keys, values, h) {
-      const w = keys.map((k) => {
+      const w = new Float64Array(keys.length), from = h * size, scale = 1 / Math.sqrt(size);
+      for (let t = 0; t < keys.length; t++) {
         let s = 0;
-        for (let i = h * size; i < (h + 1) * size; i++) s += q[i] * k[i];
-        return s / Math.sqrt(size);
-      });
+        for (let i = 0; i < size; i++) s += q[from + i] * keys[t][from + i];
+        w[t] = s * scale;
+      }
       const p = softmax(w);
       const y = new Float64Array(size);
-      values.forEach((v, t) => { for (let i = 0; i < size; i++) y[i] += p[t] * v[h * size + i]; });
+      for (let t = 0; t < values.length; t++) for (let i = 0; i < size; i++) y[i] += p[t] * values[t][from + i];
       return y;
     }
     function block(layer, l, x) {
@@ -261,6 +267,13 @@
     let sum = 0;
     for (const v of e) sum += v;
     return e.map((v) => v / sum);
+  }
+
+  function logSumExp(logits) {
+    let max = -Infinity, sum = 0;
+    for (const v of logits) if (v > max) max = v;
+    for (const v of logits) sum += Math.exp(v - max);
+    return max + Math.log(sum);
   }
 
   // --- sampling ------------------------------------------------------------------------------------------
@@ -379,7 +392,7 @@
       else if (t === c.max_len) token = END;
       else if (queue.length) token = queue.shift();
       else token = chooseToken(out, c, draw(filtered(logits, o, forbiddenAt(c, t)), rand), c.max_len - t, queue);
-      logprob += Math.log(softmax(logits)[token]);
+      logprob += logits[token] - logSumExp(logits);
       if (token === END) break;
       out.push(token);
     }
