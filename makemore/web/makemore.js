@@ -400,11 +400,11 @@
   }
 
   function chooseToken(out, c, sampled, room, queue) {
-    const hasContains = holds(out, c.contains);
+    const hasContains = holds(out, c.contains), satisfied = hasContains && endsWith(out, c.ends);
     const need = hasContains ? c.ends.length : c.both.length;
     let write = null;
-    if (need > 0 && room <= need) write = hasContains ? c.ends.concat([END]) : c.both.concat([END]);
-    else if (sampled === END && !(hasContains && endsWith(out, c.ends))) {
+    if (need > 0 && room <= need) write = satisfied ? [END] : hasContains ? c.ends.concat([END]) : c.both.concat([END]);
+    else if (sampled === END && !satisfied) {
       if (hasContains) write = c.ends.concat([END]);
       else if (room < c.contains.length + c.ends.length || holds(c.ends, c.contains)) write = c.both.concat([END]);
       else write = c.contains.slice(); // then it samples on
