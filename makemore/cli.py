@@ -83,6 +83,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "sweep":
         from .sweep_cli import sweep_main
         return sweep_main(argv[1:])
+    if argv and argv[0] == "export":
+        from .export_cli import export_main
+        return export_main(argv[1:])
     return reporting_errors(run_cli, parser().parse_args(argv))
 
 

@@ -10,12 +10,16 @@ The web page (makemore/ui), the named API endpoints and the MCP tools all call t
 owner's rights and the server's limits hold for every face alike.
 """
 import functools
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import ideas as ideas_core
 from . import introspect
 from .data import Dataset
 from .errors import AccessError, ConfigError
+from .export import ExportSummary, export_page
 from .jobs import JobManager
 from .owners import KEY, Owners
 from .sample import Sample, generate, mark_origin, score_line
@@ -36,6 +40,15 @@ class QueuePlace:
     queued: int
     busy: int
     slots: int
+
+
+@dataclass(frozen=True)
+class ExportedPage:
+    """A run as a static web page, zipped: the file's name, its bytes, and what the export wrote."""
+
+    filename: str
+    data: bytes
+    summary: ExportSummary
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,19 @@ class Session:
         result = ideas_core.generate_ideas(model, self._vocab(run_id, config), known, count, only_new,
                                            time_limit=time_limit, **constraints)
         return result, dataset is not None
+
+    @owned
+    def export_page(self, run_id: str, include_training_lines: bool = False) -> ExportedPage:
+        """A readable run as a web page that samples in the browser (index.html, makemore.js, model.js and a
+        README.md that makes the folder a static Space), zipped. The training lines (hashed, for "only new")
+        go in only when asked for, and only if the owner has the run's data set."""
+        run = self._readable(run_id)
+        dataset = self.ws.dataset_of(run.read_config()) if include_training_lines else None
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(folder) / f"{run.id}-web-page"
+            summary = export_page(run, page, include_training_lines=bool(include_training_lines), dataset=dataset)
+            archive = shutil.make_archive(str(page), "zip", page)
+            return ExportedPage(Path(archive).name, Path(archive).read_bytes(), summary)
 
     # --- looking inside --------------------------------------------------------------------
     @owned

@@ -113,7 +113,7 @@ API = {
     "/next_char_choices": ["run_id", "prefix", "top_n"], "/next_char_probs": ["run_id", "line"],
     "/embedding_map": ["run_id"], "/attention_map": ["run_id", "line"],
     "/hidden_activations": ["run_id", "line", "top_units", "rank_by"], "/training_health": ["run_id"],
-    "/bigram_counts": ["dataset"],
+    "/bigram_counts": ["dataset"], "/export_page": ["run_id", "include_training_lines"],
 }
 
 
@@ -139,5 +139,5 @@ def test_sampling_scoring_and_comparing_share_one_queue_group_sized_for_the_cpu(
 
     fns = build_demo(Engine(jobs.owners, jobs)).fns.values()
     grouped = {fn.api_name for fn in fns if fn.concurrency_id == "cpu"}
-    assert {"sample", "score_line", "compare_runs"} <= grouped and len(grouped) == 7, grouped  # + 4 page events
+    assert {"sample", "score_line", "compare_runs", "export_page"} <= grouped and len(grouped) == 9, grouped  # + 5 page events
     assert {fn.concurrency_limit for fn in fns if fn.concurrency_id == "cpu"} == {usable_cpus()}

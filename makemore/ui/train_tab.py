@@ -12,8 +12,9 @@ from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
 from ..hparams import api_parameters, coerce
 from ..models import ARCHITECTURES, DEFAULT_ARCH, hyperparameter_fields
-from .common import (PRIVATE, Context, Number, PageLoad, bound, curve_label, fmt_seconds, friendly, in_page,
-                     inputs_for, loss_figure, markdown_text, note, run_choices, run_refresh, run_update, summary_frame)
+from .common import (CPU_BOUND, PRIVATE, Context, Number, PageLoad, bound, curve_label, download_folder, fmt_seconds,
+                     friendly, in_page, inputs_for, loss_figure, markdown_text, note, run_choices, run_refresh,
+                     run_update, summary_frame)
 
 FIELDS = {f["name"]: f for f in hyperparameter_fields()}  # generated from makemore/hparams.py
 # the hyperparameters the start-a-run API and the form take (seed and eval_interval have their own places)
@@ -153,6 +154,13 @@ def layout_run(ctx: Context) -> dict:
             e["publish"] = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
             e["unpublish"] = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
             e["published"] = gr.Checkbox(True, visible=False)
+        with gr.Row():
+            e["export"] = gr.Button("Download as a web page", scale=1, min_width=120, elem_id="train-export")
+            e["export_file"] = gr.File(label="web page (.zip)", interactive=False, scale=2, min_width=200,
+                                       elem_id="train-export-file")
+        e["include_training_lines"] = gr.Checkbox(
+            False, label="include the training lines (hashed) so the page can offer 'only new'; off: your data "
+                         "stays here", elem_id="train-export-lines")
     e["samples"] = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
                               elem_id="train-samples")
     return e
@@ -272,6 +280,23 @@ def publish_run(ctx: Context, run_id: str, published: bool = True) -> str:
             if published else f"**{name}** is private again.")
 
 
+def export_page(ctx: Context, run_id: str, include_training_lines: bool = False) -> str:
+    """The run as a web page that samples in the browser with no server (index.html, makemore.js, model.js and
+    a README.md that makes the folder a static Space), zipped; the training lines only if asked for."""
+    if not run_id:
+        raise ConfigError("Pick a run to download as a web page.")
+    page = ctx.session.export_page(run_id, bool(include_training_lines))
+    path = download_folder() / page.filename
+    path.write_bytes(page.data)
+    return str(path)
+
+
+def export_in_page(ctx: Context, run_id, include_training_lines):
+    path = export_page(ctx, run_id, include_training_lines)
+    return path, ("Unzip it and open index.html, or push the folder to a new Hugging Face Space "
+                  "(its README.md makes it a static Space).")
+
+
 def rename_run(ctx: Context, run_id: str, name: str) -> str:
     """Give a run a new human name (1 to 60 printable characters); its id stays."""
     if not run_id:
@@ -362,6 +387,8 @@ def wire_run(ctx: Context, e: dict):
     ctx.on(e["publish"].click, in_page(lambda run: publish_run(ctx, run, True), keep=0), run_id, message, **PRIVATE)
     ctx.on(e["unpublish"].click, in_page(lambda run: publish_run(ctx, run, False), keep=0), run_id, message,
            **PRIVATE)
+    ctx.on(e["export"].click, in_page(bound(export_in_page, ctx), keep=1), [run_id, e["include_training_lines"]],
+           [e["export_file"], message], **PRIVATE, **CPU_BOUND)
     for renamed in (e["rename"].click, e["name"].submit):
         ctx.on(renamed, in_page(bound(rename_in_page, ctx), keep=2), [run_id, e["name"]], [run_id, e["name"], message],
                **PRIVATE)
@@ -386,6 +413,8 @@ def endpoints(ctx: Context, e: dict):
                  "resume_training")
     ctx.endpoint(bound(rename_run, ctx), [e["run_id"], e["name"]], e["run_message"], "rename_run")
     ctx.endpoint(bound(publish_run, ctx), [e["run_id"], e["published"]], e["run_message"], "publish_run")
+    ctx.endpoint(bound(export_page, ctx), [e["run_id"], e["include_training_lines"]], e["export_file"], "export_page",
+                 **CPU_BOUND)
     ctx.api(bound(run_status, ctx), "run_status")
 
 
