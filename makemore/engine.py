@@ -10,6 +10,8 @@ The web page (makemore/ui), the named API endpoints and the MCP tools all call t
 owner's rights and the server's limits hold for every face alike.
 """
 import functools
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +19,13 @@ from . import ideas as ideas_core
 from . import introspect
 from .data import Dataset, decode_text
 from .errors import AccessError, ConfigError
+from .export import ExportSummary, export_page
 from .jobs import JobManager
 from .owners import KEY, Owners
 from .sample import Sample, generate, mark_origin, score_line
 from .shortlist import Shortlist
 from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary
-from .sweep_manifests import read_manifests
+from .manifests import read_manifests
 from .tables import TABLE_SUFFIXES, preview
 from .workspace import BUNDLED
 
@@ -38,6 +41,15 @@ class QueuePlace:
     queued: int
     busy: int
     slots: int
+
+
+@dataclass(frozen=True)
+class ExportedPage:
+    """A run as a static web page, zipped: the file's name, its bytes, and what the export wrote."""
+
+    filename: str
+    data: bytes
+    summary: ExportSummary
 
 
 @dataclass(frozen=True)
@@ -286,6 +298,19 @@ class Session:
                                            time_limit=time_limit, label=label or None, **constraints)
         return result, dataset is not None
 
+    @owned
+    def export_page(self, run_id: str, include_training_lines: bool = False) -> ExportedPage:
+        """A readable run as a web page that samples in the browser (index.html, makemore.js, model.js and a
+        README.md that makes the folder a static Space), zipped. The training lines (hashed, for "only new")
+        go in only when asked for, and only if the owner has the run's data set."""
+        run = self._readable(run_id)
+        dataset = self.ws.dataset_of(run.read_config()) if include_training_lines else None
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(folder) / f"{run.id}-web-page"
+            summary = export_page(run, page, include_training_lines=bool(include_training_lines), dataset=dataset)
+            archive = shutil.make_archive(str(page), "zip", page)
+            return ExportedPage(Path(archive).name, Path(archive).read_bytes(), summary)
+
     # --- looking inside --------------------------------------------------------------------
     @owned
     def check_line(self, run_id: str, line: str) -> str:
@@ -307,12 +332,12 @@ class Session:
     @owned
     def embedding_map(self, run_id: str):
         model, config = self._model(run_id)
-        return introspect.embedding_map(model, self._vocab(run_id, config), config["arch"])
+        return introspect.embedding_map(model, self._vocab(run_id, config))
 
     @owned
     def attention_map(self, run_id: str, line: str, label=None):
         model, config = self._model(run_id)
-        reason = introspect.not_applicable("attention", config["arch"], run_id)
+        reason = introspect.unavailable(config["arch"], "attention_map", run_id)
         if reason:
             return NotApplicable(reason)
         return introspect.attention_map(model, self._vocab(run_id, config), line, label=label or None)
@@ -321,7 +346,7 @@ class Session:
     def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity",
                            label=None):
         model, config = self._model(run_id)
-        reason = introspect.not_applicable("hidden", config["arch"])
+        reason = introspect.unavailable(config["arch"], "hidden_activations", run_id)
         if reason:
             return NotApplicable(reason)
         return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by,

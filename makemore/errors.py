@@ -1,4 +1,6 @@
-"""Exceptions a person can act on: every message says what is wrong and what to do."""
+"""Exceptions a person can act on: every message says what is wrong and what to do; and how a command
+reports them (one line, never a traceback)."""
+import sys
 
 
 class MakemoreError(Exception):
@@ -35,3 +37,15 @@ class QuotaError(MakemoreError):
 
 class AccessError(MakemoreError):
     """The visitor may not see or change this: another owner's run or data set, or a read-only one."""
+
+
+def reporting_errors(command, args) -> int:
+    """command(args)'s exit code; a MakemoreError is one line on stderr (exit 1), Ctrl-C says so (130)."""
+    try:
+        return command(args)
+    except MakemoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -39,13 +39,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from . import hparams
 from .data import BOUNDARY, Dataset, Vocab
 from .errors import CheckpointError, ConfigError
 from .models import ModelConfig, build_model, get_architecture
 from .store import INIT, WEIGHTS, Run, atomic_write_bytes, load_state
 from .train import TrainConfig, create_run
 
-SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "n_embd2", "context")  # dropout is not a shape: it may change
+SHAPE_FIELDS = tuple(n for n, h in hparams.MODEL.items() if h.kind is int)  # dropout is not a shape: it may change
 
 
 def source_arch(source: Run, requested: str | None = None) -> str:
@@ -183,12 +184,12 @@ def write_init(run: Run, source_id: str, source: tuple, dataset: Dataset) -> dic
 
 
 def create_finetune_run(run: Run, dataset: Dataset, source_run: Run, train_config: TrainConfig, limits=None,
-                        dataset_file=None, model_overrides=None) -> dict:
+                        dataset_file=None, model_overrides=None, name: str | None = None) -> dict:
     """create_run with the architecture and shape of `source_run`, then its weights as the starting point;
     returns the new run's config. A model override that changes the shape is a ConfigError naming it."""
     source = read_source(source_run)  # damaged or missing weights fail before anything is written
     arch = source[0]["arch"]
     overrides = source_overrides(source[0], model_overrides, source_run.id)
-    create_run(run, dataset, arch, overrides, train_config, limits, dataset_file)
+    create_run(run, dataset, arch, overrides, train_config, limits, dataset_file, name)
     write_init(run, source_run.id, source, dataset)
     return run.read_config()

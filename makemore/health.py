@@ -24,15 +24,16 @@ import math
 import torch
 import torch.nn as nn
 
-from .models.cnn import CausalConvBlock
-from .models.mlp import MLP
+from .models import spec_of
 
 TANH_SATURATION = 0.97
 GELU_FLAT_INPUT = -3.0
 
 
 def watch_points(model) -> list[tuple[str, nn.Module, str, str]]:
-    """(name, module, where, kind) of each hidden activation: where is "output" of the module or "input" to it."""
+    """(name, module, where, kind) of each hidden activation: where is "output" of the module or "input" to it.
+    The standard nonlinearities are found by type; others (a functional tanh, a gated activation) are named by
+    the model's architecture spec (its `watch`)."""
     points = []
     for name, module in model.named_modules():
         if isinstance(module, nn.Tanh):
@@ -41,11 +42,8 @@ def watch_points(model) -> list[tuple[str, nn.Module, str, str]]:
             points.append((name, module, "output", "gelu"))
         elif isinstance(module, nn.RNNBase):
             points.append((name, module, "output", "tanh"))  # the hidden states, each in (-1, 1)
-        elif isinstance(module, CausalConvBlock):
-            points.append((f"{name}.gated", module.proj, "input", "tanh"))  # tanh(filter) * sigmoid(gate)
-    if isinstance(model, MLP):
-        points.append(("hidden.tanh", model.drop, "input", "tanh"))  # the tanh is applied functionally before it
-    return points
+    spec = spec_of(model)
+    return points + (spec.watch(model) if spec else [])
 
 
 def activation_stats(value: torch.Tensor, kind: str, module_input: torch.Tensor | None) -> dict:

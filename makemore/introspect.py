@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from .data import BOUNDARY, Vocab
 from .errors import ConfigError
+from .models import ARCHITECTURES, get_architecture, spec_of
 from .sample import only_chars
 
 BOUNDARY_LABEL = "."  # the <start>/<end> token, drawn as the lectures draw it
@@ -214,13 +215,28 @@ class EmbeddingMap(View):
     source: str  # which table the points come from, in words
 
 
-def embedding_table(model, arch: str) -> tuple[torch.Tensor, str]:
-    """One row per token: the learned embedding, or for the bigram its row of next-character log-probabilities."""
-    v = model.config.vocab_size
-    if arch == "bigram":
-        return F.log_softmax(model.logits.detach().float(), dim=-1), "rows of the bigram table (log-probabilities of the next character)"
-    table = model.wte.weight.detach().float()[:v]  # the MLP's extra "before the start" row is left out
-    return table, f"the token embedding table ({table.size(0)} characters x {table.size(1)} numbers)"
+def embedding_table(model) -> tuple[torch.Tensor, str]:
+    """One row per token, and what the rows are in words: the architecture's own (its spec's `embedding`)."""
+    return spec_for(model).embedding(model)
+
+
+def spec_for(model):
+    spec = spec_of(model)
+    if spec is None:
+        raise ConfigError(f"A {type(model).__name__} is no registered architecture: nothing to look inside.")
+    return spec
+
+
+def unavailable(arch: str, view: str, run_id: str) -> str | None:
+    """Why a Look inside view does not apply to a run of `arch`, in words; None when it does."""
+    if view in get_architecture(arch).views:
+        return None
+    if view == "hidden_activations":
+        return (f"The {arch} has no hidden layer: it maps each character straight to next-character scores "
+                "(see its map above).")
+    having = " and the ".join(a.name for a in ARCHITECTURES.values() if view in a.views) or "no architecture"
+    what = "Attention" if view == "attention_map" else f"The view {view}"
+    return f"{what} exists only in the {having}; {run_id} is a {arch}."
 
 
 def project_2d(table: torch.Tensor) -> tuple[torch.Tensor, list[float], str]:
@@ -238,15 +254,16 @@ def project_2d(table: torch.Tensor) -> tuple[torch.Tensor, list[float], str]:
     return coords, explained + [0.0] * (2 - len(explained)), "pca"
 
 
-def embedding_map(model, vocab: Vocab, arch: str) -> EmbeddingMap:
-    table, source = embedding_table(model, arch)
+def embedding_map(model, vocab: Vocab, arch: str | None = None) -> EmbeddingMap:
+    """The embedding rows projected to 2-D (`arch` is accepted for older callers; the model says it)."""
+    table, source = embedding_table(model)
     coords, explained, method = project_2d(table.cpu())
     if method == "exact":
         explained = [float(v) for v in table.var(0)] if table.size(1) == 2 else explained
         total = sum(explained) or 1.0
         explained = [v / total for v in explained]
-    if arch == "bigram":
-        method = "bigram-" + method
+    kind = spec_for(model).embedding_kind
+    method = f"{kind}-{method}" if kind else method
     kinds = ["start/end"] + [char_kind(c) for c in vocab.chars]
     return EmbeddingMap(token_labels(vocab), kinds, coords[:, 0].tolist(), coords[:, 1].tolist(), method, explained,
                         source)
@@ -304,7 +321,8 @@ def attention_map(model, vocab: Vocab, line: str, label=None) -> AttentionMap:
     """Every layer's and head's attention weights, recomputed from the attention module's input and weights."""
     blocks = getattr(model, "blocks", None)
     if blocks is None or not all(hasattr(b, "attn") for b in blocks):
-        raise ConfigError(f"Only the transformer has attention; this model is a {type(model).__name__}.")
+        having = " and the ".join(a.name for a in ARCHITECTURES.values() if "attention_map" in a.views)
+        raise ConfigError(f"Only the {having} has attention; this model is a {type(model).__name__}.")
     tokens = encode_line(model, vocab, line)
     with capturing_inputs([b.attn for b in blocks]) as inputs, evaluating(model):
         model(torch.tensor([[vocab.start(label)] + tokens], device=device_of(model)))
@@ -361,13 +379,8 @@ def hidden_activations(model, vocab: Vocab, line: str, top_units: int = 16, rank
 
 
 def hidden_layer_name(model) -> str:
-    names = {"Transformer": "the final layer norm's output (the residual stream the head reads)",
-             "CNN": "the final layer norm's output after the convolution stack",
-             "BoW": "the last block's output (the residual stream the head reads)",
-             "MLP": "the tanh hidden layer",
-             "RNN": "the recurrent hidden state h", "GRU": "the GRU hidden state h",
-             "LSTM": "the LSTM hidden state h (its output, not the cell)"}
-    return names.get(type(model).__name__, "the input of the output layer")
+    spec = spec_of(model)
+    return spec.hidden_layer if spec else "the input of the output layer"
 
 
 # --- 7. training health over steps -------------------------------------------------------------------------
@@ -403,13 +416,3 @@ def training_health(run) -> TrainingHealth:
 
 def is_training(run) -> bool:
     return run.status().state.value in ("running", "queued")
-
-
-def not_applicable(view: str, arch: str, run_id: str = "this run") -> str | None:
-    """Why a view ("attention", "hidden") does not exist for an architecture; None when it does."""
-    if view == "attention" and arch != "transformer":
-        return f"Attention exists only in the transformer; {run_id} is a {arch}."
-    if view == "hidden" and arch == "bigram":
-        return ("The bigram has no hidden layer: it maps each character straight to next-character scores "
-                "(see its map above).")
-    return None

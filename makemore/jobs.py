@@ -22,19 +22,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import ConfigError, DataError, QuotaError
-from .finetune import create_finetune_run, source_arch
 from .limits import usable_cpus
-from .models import get_architecture
+from .models import estimate_memory_mb
 from .owners import Owners
+from .runs import new_run, prepare
 from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
-from .train import create_run, estimate_memory_mb, extend_limits, make_train_config
+from .train import extend_limits
 from .workspace import REPO, Workspace
-
-
-def auto_intervals(max_steps: int) -> tuple[int, int]:
-    """(eval_interval, log_interval) giving a chart with a few dozen points whatever the length."""
-    evals = 100 if max_steps <= 0 else max(10, min(500, max_steps // 20))
-    return evals, max(1, min(50, evals // 5))
 
 
 def pid_alive(pid) -> bool:
@@ -118,33 +112,31 @@ class JobManager:
 
     # --- creating, stopping, resuming -----------------------------------------------------
     def create(self, dataset: str, arch: str | None, model: dict | None = None, *, seconds: float | None = None,
-               steps: int | None = None, learning_rate: float | None = None, batch_size: int | None = None,
-               weight_decay: float | None = None, seed: int | None = None, eval_interval: int | None = None,
-               init_from: str | None = None, ws: Workspace | None = None) -> str:
+               steps: int | None = None, eval_interval: int | None = None, init_from: str | None = None,
+               ws: Workspace | None = None, **train) -> str:
         """Create a run on a stored data set of `ws` (default: the local workspace) and queue it; returns the
         run id at once.
 
         Give exactly one of `seconds` (a time budget) or `steps`; evaluation and logging intervals follow from
-        it unless `eval_interval` is given. None (or a blank) means the architecture's default. With `init_from`
-        (a run the caller may read) the new run starts from that run's weights, with its architecture and shape.
+        it (train.intervals, the rule of every run) unless `eval_interval` is given (0: automatic). `model`
+        holds model hyperparameters, `train` training options (learning_rate, batch_size, weight_decay,
+        seed, ...: those declared in hparams.TrainConfig); None (or a blank) means the architecture's
+        default. With `init_from` (a run the caller may read) the new run starts from that run's weights,
+        with its architecture and shape.
         """
         ws = ws or self.ws
         if not dataset:
             raise ConfigError("Pick a data set first.")
         if (seconds is None) == (steps is None) or not (seconds or steps) or (seconds or steps) <= 0:
             raise ConfigError("Give how long to train: a positive number of seconds or steps.")
+        if {"max_steps", "time_budget"} & set(train):
+            raise ConfigError("Give how long to train as seconds or steps, not max_steps or time_budget.")
         max_steps, budget = (int(steps), 0.0) if steps is not None else (-1, float(seconds))
-        evals, logs = auto_intervals(max_steps)
-        if eval_interval and eval_interval > 0:
-            evals, logs = int(eval_interval), max(1, min(50, int(eval_interval) // 5))
         data = ws.load_dataset(dataset)
         source = self.owners.readable_run(ws, init_from) if init_from else None
-        arch = source_arch(source, arch) if source else arch
-        spec = get_architecture(arch)
-        overrides = {k: v for k, v in (model or {}).items() if k in spec.uses}
-        config = make_train_config(arch, self.limits, learning_rate=learning_rate, batch_size=batch_size,
-                                   weight_decay=weight_decay, seed=seed, max_steps=max_steps, time_budget=budget,
-                                   eval_interval=evals, log_interval=logs)
+        arch, overrides, config = prepare(
+            arch, self.limits, init_from=source, model=model, **train, max_steps=max_steps, time_budget=budget,
+            eval_interval=int(eval_interval) if eval_interval and eval_interval > 0 else None)
         request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config), init_from],
                              sort_keys=True)
         with self.lock:
@@ -156,11 +148,7 @@ class JobManager:
             run = ws.run(run_id)
             name = unique_name(default_run_name(dataset, arch, time.time()), {s.name for s in ws.summaries()})
             try:
-                if source:
-                    create_finetune_run(run, data, source, config, self.limits, model_overrides=overrides)
-                    run.rename(name)
-                else:
-                    create_run(run, data, arch, overrides, config, self.limits, name=name)
+                new_run(run, data, arch, overrides, config, self.limits, init_from=source, name=name)
                 self.check_memory(run)
             except Exception:
                 remove_tree(run.path)

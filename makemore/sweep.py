@@ -17,7 +17,6 @@ the driver copies each run's last one into the output root.
 Ray is an optional extra (requirements-scale.txt): it is imported only when a sweep runs.
 """
 import itertools
-import json
 import logging
 import os
 import queue
@@ -25,22 +24,23 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from . import hparams
 from .data import SPLIT_SEED, load_file
 from .errors import ConfigError, MakemoreError
+from .hparams import TrainConfig
 from .limits import load_limits
-from .models import ARCHITECTURES, ModelConfig, get_architecture, make_config
+from .manifests import leaderboard
+from .models import ARCHITECTURES, get_architecture, make_config
+from .runs import new_run, prepare
 from .store import METRICS, Run, atomic_write_json, check_name, finite_or_none
-from .train import TrainConfig, create_run, make_train_config, train_and_record
+from .train import train_and_record
 
 INSTALL_HINT = "Sweeps need Ray Tune: pip install -r requirements-scale.txt"
-TRAIN_OPTIONS = {f.name: type(f.default) for f in fields(TrainConfig)}
-MODEL_OPTIONS = {f.name: f.type for f in fields(ModelConfig) if f.name not in ("vocab_size", "block_size")}
-NOT_IN_GRID = {"time_budget": "every trial gets --budget seconds"}
 SCHEDULERS = ("asha", "none")
 
 
@@ -70,8 +70,8 @@ class SweepPlan:
 # --- the grid -----------------------------------------------------------------------------------
 def parse_grid(items: list[str], archs: list[str]) -> dict:
     """`name=v1,v2` items -> {name: [values]}. A name must be a training option or a model hyperparameter
-    that one of `archs` uses; each value must parse as that option's type."""
-    model_names = {name for arch in archs for name in get_architecture(arch).uses}
+    that one of `archs` uses (hparams.grid_names); each value must parse as that hyperparameter's type."""
+    allowed = hparams.grid_names([get_architecture(arch) for arch in archs])
     grid = {}
     for item in items:
         name, sep, text = (part.strip() for part in item.partition("="))
@@ -79,32 +79,20 @@ def parse_grid(items: list[str], archs: list[str]) -> dict:
             raise ConfigError(f"Grid item {item!r} is not name=value1,value2: e.g. learning_rate=1e-3,3e-3.")
         if name in grid:
             raise ConfigError(f"{name} appears twice in the grid: give all its values in one item.")
-        if name in NOT_IN_GRID:
-            raise ConfigError(f"{name} cannot be swept: {NOT_IN_GRID[name]}.")
-        kind = TRAIN_OPTIONS.get(name) or (MODEL_OPTIONS[name] if name in model_names else None)
-        if kind is None:
+        if name in hparams.ALL and hparams.get(name).not_swept:
+            raise ConfigError(f"{name} cannot be swept: {hparams.get(name).not_swept}.")
+        if name not in allowed:
+            train = [n for n, group in allowed.items() if group == "train"]
+            model = sorted(n for n, group in allowed.items() if group == "model")
             raise ConfigError(
                 f"Unknown hyperparameter {name!r} for {', '.join(archs)}: the grid takes the training options "
-                f"({', '.join(n for n in TRAIN_OPTIONS if n not in NOT_IN_GRID)}) and the model hyperparameters "
-                f"these architectures use ({', '.join(sorted(model_names)) or 'none'}).")
+                f"({', '.join(train)}) and the model hyperparameters these architectures use "
+                f"({', '.join(model) or 'none'}).")
         texts = [v.strip() for v in text.split(",")]
         if not text or not all(texts):
             raise ConfigError(f"{name} has an empty value in its list {text!r}: give values like {name}=a,b.")
-        grid[name] = list(dict.fromkeys(parse_value(name, kind, v) for v in texts))
+        grid[name] = list(dict.fromkeys(hparams.parse_value(name, v) for v in texts))
     return grid
-
-
-def parse_value(name: str, kind: type, text: str):
-    try:
-        if kind is bool:
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return text.lower() in ("true", "1", "yes")
-        if kind is int:
-            return int(text)
-        return kind(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a valid {kind.__name__}.") from None
 
 
 def make_trials(archs: list[str], grid: dict, sweep_id: str) -> list[dict]:
@@ -112,7 +100,7 @@ def make_trials(archs: list[str], grid: dict, sweep_id: str) -> list[dict]:
     cnn) is left out of that architecture's trials rather than repeating identical ones."""
     trials = []
     for arch in archs:
-        names = [n for n in grid if n in TRAIN_OPTIONS or n in get_architecture(arch).uses]
+        names = [n for n in grid if n in hparams.TRAIN or n in get_architecture(arch).uses]
         for values in itertools.product(*(grid[n] for n in names)):
             trials.append({"run_id": f"sweep-{sweep_id}-{len(trials):02d}-{arch}", "arch": arch,
                            "params": dict(zip(names, values))})
@@ -122,13 +110,13 @@ def make_trials(archs: list[str], grid: dict, sweep_id: str) -> list[dict]:
 def configure_trial(trial: dict, dataset, budget: float, max_steps, seed: int, limits) -> dict:
     """Fill in the trial's model overrides and full training config; ConfigError names the grid point."""
     arch, params = trial["arch"], trial["params"]
-    model = {k: v for k, v in params.items() if k in MODEL_OPTIONS}
-    train = {k: v for k, v in params.items() if k in TRAIN_OPTIONS}
+    model = {k: v for k, v in params.items() if k in hparams.MODEL}
+    train = {k: v for k, v in params.items() if k in hparams.TRAIN}
     train.update(time_budget=float(budget))
     train.setdefault("max_steps", max_steps or -1)  # the budget ends a trial, not an architecture's step default
     train.setdefault("seed", seed)
     try:
-        train_config = make_train_config(arch, limits, **train)
+        arch, model, train_config = prepare(arch, limits, model=model, **train)
         make_config(arch, dataset.vocab.size, dataset.block_size, limits.max_params, **model)
     except ConfigError as e:
         point = " ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
@@ -190,65 +178,69 @@ def trial_trainable():
     trial, `cleanup` asks the run to stop and waits until it has written its final state."""
     from ray import tune
 
-    class SweepTrial(tune.Trainable):
-        def setup(self, config, data=None):
-            import ray
+    return type("SweepTrial", (SweepTrialSteps, tune.Trainable), {})
 
-            self.spec, self.data = config["trial"], data
-            torch.set_num_threads(self.spec["threads"])
-            # without a shared output root the run lives in the trial's working directory, which Tune uploads
-            self.run = Run(Path(self.spec["root"] or Path.cwd()) / self.spec["run_id"])
-            self.node_id = ray.get_runtime_context().get_node_id()
-            self.records, self.stop_event, self.thread, self.last = queue.Queue(), threading.Event(), None, {}
-            self.error = None
 
-        def step(self):
-            if self.thread is None:
-                self.thread = threading.Thread(target=self.train_in_thread, daemon=True)
-                self.thread.start()
-            items = [self.records.get()]  # wait for the next evaluation; then take any that queued up
-            while not self.records.empty():
-                items.append(self.records.get())
-            if self.error is not None:
-                raise self.error  # not a training failure the run recorded: let Tune retry the trial
-            done = any(item is None for item in items)
-            evals = [item for item in items if item is not None]
-            if evals:
-                last = evals[-1]
-                self.last = {"test_loss": last["test_loss"], "train_loss": last["train_loss"], "step": last["step"],
-                             "elapsed": last["elapsed"], "node_id": self.node_id, "run_id": self.run.id}
-            result = dict(self.last or {"test_loss": float("inf"), "elapsed": 0.0}, done=done)
-            result["should_checkpoint"] = not self.spec["root"]  # the run travels through storage: upload it
-            return result
+class SweepTrialSteps:
+    """What a sweep trial does, as the methods of a Tune Trainable (trial_trainable adds the Ray base class):
+    train the run in a thread and report each evaluation to Tune as one result."""
 
-        def train_in_thread(self):
-            try:
-                dataset = dataset_from_bytes(self.data, self.spec["dataset"])
-                if not self.run.exists():
-                    create_run(self.run, dataset, self.spec["arch"], self.spec["model"],
-                               TrainConfig(**self.spec["train"]), dataset_file=self.spec["dataset_file"])
-                train_and_record(self.run, dataset, self.spec["device"], should_stop=self.stop_event.is_set,
-                                 report=lambda r: self.records.put(r) if r["kind"] == "eval" else None)
-            except MakemoreError:
-                pass  # recorded in the run's status ('failed', with the reason); a retry would fail the same way
-            except Exception as e:
-                self.error = e
-            finally:
-                self.records.put(None)
+    def setup(self, config, data=None):
+        import ray
 
-        def save_checkpoint(self, checkpoint_dir):
-            copy_run(self.run.path, Path(checkpoint_dir))
+        self.spec, self.data = config["trial"], data
+        torch.set_num_threads(self.spec["threads"])
+        # without a shared output root the run lives in the trial's working directory, which Tune uploads
+        self.run = Run(Path(self.spec["root"] or Path.cwd()) / self.spec["run_id"])
+        self.node_id = ray.get_runtime_context().get_node_id()
+        self.records, self.stop_event, self.thread, self.last = queue.Queue(), threading.Event(), None, {}
+        self.error = None
 
-        def load_checkpoint(self, checkpoint_dir):
-            if not self.run.exists():  # retried on a node without the run (a local copy is at least as new)
-                copy_run(Path(checkpoint_dir), self.run.path)
+    def step(self):
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.train_in_thread, daemon=True)
+            self.thread.start()
+        items = [self.records.get()]  # wait for the next evaluation; then take any that queued up
+        while not self.records.empty():
+            items.append(self.records.get())
+        if self.error is not None:
+            raise self.error  # not a training failure the run recorded: let Tune retry the trial
+        done = any(item is None for item in items)
+        evals = [item for item in items if item is not None]
+        if evals:
+            last = evals[-1]
+            self.last = {"test_loss": last["test_loss"], "train_loss": last["train_loss"], "step": last["step"],
+                         "elapsed": last["elapsed"], "node_id": self.node_id, "run_id": self.run.id}
+        result = dict(self.last or {"test_loss": float("inf"), "elapsed": 0.0}, done=done)
+        result["should_checkpoint"] = not self.spec["root"]  # the run travels through storage: upload it
+        return result
 
-        def cleanup(self):
-            self.stop_event.set()
-            if self.thread is not None:
-                self.thread.join()
+    def train_in_thread(self):
+        try:
+            dataset = dataset_from_bytes(self.data, self.spec["dataset"])
+            if not self.run.exists():
+                new_run(self.run, dataset, self.spec["arch"], self.spec["model"], TrainConfig(**self.spec["train"]),
+                        dataset_file=self.spec["dataset_file"])
+            train_and_record(self.run, dataset, self.spec["device"], should_stop=self.stop_event.is_set,
+                             report=lambda r: self.records.put(r) if r["kind"] == "eval" else None)
+        except MakemoreError:
+            pass  # recorded in the run's status ('failed', with the reason); a retry would fail the same way
+        except Exception as e:
+            self.error = e
+        finally:
+            self.records.put(None)
 
-    return SweepTrial
+    def save_checkpoint(self, checkpoint_dir):
+        copy_run(self.run.path, Path(checkpoint_dir))
+
+    def load_checkpoint(self, checkpoint_dir):
+        if not self.run.exists():  # retried on a node without the run (a local copy is at least as new)
+            copy_run(Path(checkpoint_dir), self.run.path)
+
+    def cleanup(self):
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join()
 
 
 def copy_run(source: Path, target: Path):
@@ -446,13 +438,3 @@ def new_manifest(plan: SweepPlan) -> dict:
             "max_concurrent": plan.max_concurrent, "storage_path": plan.storage_path,
             "trials": [{"run_id": t["run_id"], "arch": t["arch"], "params": t["params"]} for t in plan.trials],
             "best": None, "best_per_arch": {}}
-
-
-def leaderboard(trials: list[dict]) -> dict:
-    """The best trial overall and per architecture, by best test loss."""
-    scored = sorted((t for t in trials if t.get("best_test_loss") is not None), key=lambda t: t["best_test_loss"])
-    pick = ("run_id", "arch", "params", "best_test_loss", "best_step", "status")
-    per_arch = {}
-    for t in scored:
-        per_arch.setdefault(t["arch"], {k: t[k] for k in pick})
-    return {"best": {k: scored[0][k] for k in pick} if scored else None, "best_per_arch": per_arch}

@@ -1,9 +1,15 @@
-"""`python -m makemore sweep`: train architectures x a hyperparameter grid as ordinary runs on Ray Tune."""
+"""`python -m makemore sweep`: train architectures x a hyperparameter grid as ordinary runs on Ray Tune.
+
+By default the runs go where the app lists runs (the base workspace's runs folder under $MAKEMORE_ROOT),
+so the app shows every trial and Compare the sweep's leaderboard."""
 import argparse
 import os
 
+from . import hparams
+from .errors import reporting_errors
 from .models import ARCHITECTURES
 from .sweep import SCHEDULERS, import_ray, plan_sweep, run_sweep
+from .workspace import runs_folder
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -16,11 +22,14 @@ def parser() -> argparse.ArgumentParser:
                       description="Train every architecture x grid point as one ordinary run each, many at once, "
                                   "on Ray Tune; writes the runs and a sweep-<id>.json manifest into -o.")
     p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
-    p.add_argument("-o", "--work-dir", default="runs/sweep", help="the output root: one run directory per trial")
+    p.add_argument("-o", "--work-dir", default=None,
+                   help="the output root: one run directory per trial (default: the app's runs, "
+                        "$MAKEMORE_ROOT/checkpoints)")
     p.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES), metavar="ARCH",
                    help=f"architectures to train (default: all: {', '.join(ARCHITECTURES)})")
     p.add_argument("--grid", nargs="*", default=[], metavar="NAME=V1,V2",
-                   help="hyperparameter values to try, e.g. learning_rate=1e-3,3e-3 n_embd=64,128")
+                   help="hyperparameter values to try, e.g. learning_rate=1e-3,3e-3 n_embd=64,128; the names: "
+                        f"{', '.join(n for n, h in hparams.ALL.items() if not h.not_swept)}")
     p.add_argument("--budget", type=float, required=True, help="seconds of training per trial")
     p.add_argument("--max-steps", type=int, default=None, help="also stop each trial after this many steps")
     p.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="asha: stop weak trials early")
@@ -38,13 +47,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def sweep_main(argv) -> int:
-    from .cli import reporting_errors
     return reporting_errors(run_sweep_cli, parser().parse_args(argv))
 
 
 def run_sweep_cli(args) -> int:
     import_ray()  # without the extra: one line saying what to install, before any other work
-    plan = plan_sweep(args.input_file, args.work_dir, args.archs, args.grid, args.budget,
+    plan = plan_sweep(args.input_file, args.work_dir or runs_folder(), args.archs, args.grid, args.budget,
                       scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
                       gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
                       max_concurrent=args.max_concurrent, max_steps=args.max_steps, seed=args.seed,

@@ -13,13 +13,15 @@ waits for another.
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import torch
 
+from . import hparams
 from .data import BOUNDARY, IGNORE, BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFailed
 from .health import HealthProbe
+from .hparams import TrainConfig
 from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
@@ -39,64 +41,48 @@ def drop_labels(xb: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return xb
 
 
-@dataclass
-class TrainConfig:
-    learning_rate: float = 3e-3
-    batch_size: int = 64
-    weight_decay: float = 0.01
-    max_steps: int = 10000  # -1: no step limit
-    time_budget: float = 0.0  # seconds; 0: no time limit
-    eval_interval: int = 500
-    log_interval: int = 50
-    warmup_steps: int = 100
-    schedule: str = "cosine"  # or "constant"
-    min_lr_ratio: float = 0.1
-    seed: int = 3407
-    num_samples: int = 10
-    compile: bool = False  # torch.compile the training step's model; see compile_model
+def intervals(max_steps: int, eval_interval: int | None = None) -> tuple[int, int]:
+    """The one rule for (eval_interval, log_interval): a chart of a few dozen points whatever the run's length
+    (every 100 steps without a step limit), unless `eval_interval` is given; a log line five times per
+    evaluation, at most every 50 steps."""
+    if eval_interval is None:
+        limited = isinstance(max_steps, int) and max_steps > 0
+        eval_interval = max(10, min(500, max_steps // 20)) if limited else 100
+    return eval_interval, max(1, min(50, eval_interval // 5)) if isinstance(eval_interval, int) else 50
 
 
 def make_train_config(arch: str, limits=None, **overrides) -> TrainConfig:
-    """Architecture defaults, then overrides (None means default), checked against the limits."""
+    """Architecture defaults, then overrides (None means default), checked against the limits; the evaluation
+    and log intervals follow the step limit (`intervals`) unless given."""
     values = dict(get_architecture(arch).training)
     if limits is not None:  # a default never breaks this server's limit (an explicit value may, and is refused)
         values["batch_size"] = min(values.get("batch_size", 64), limits.max_batch_size)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        config = TrainConfig(**values)
-    except TypeError as e:
-        raise ConfigError(f"Unknown training option: {e}.") from None
+    unknown = [k for k in overrides if k not in hparams.TRAIN]
+    if unknown:
+        raise ConfigError(f"Unknown training option {unknown[0]!r}: the options are {', '.join(hparams.TRAIN)}.")
+    values.update({k: hparams.coerce(k, v) for k, v in overrides.items() if v is not None})
+    evals, logs = intervals(values.get("max_steps", TrainConfig.max_steps), values.get("eval_interval"))
+    values.setdefault("eval_interval", evals)
+    values.setdefault("log_interval", logs)
+    config = TrainConfig(**values)
     check_train_config(config, limits)
     return config
 
 
 def check_train_config(c: TrainConfig, limits=None):
-    def bad(msg):
-        raise ConfigError(msg)
-
-    if not (isinstance(c.learning_rate, (int, float)) and math.isfinite(c.learning_rate) and 0 < c.learning_rate <= 10):
-        bad(f"learning rate must be above 0 and at most 10 (typical: 1e-3 to 1e-2), not {c.learning_rate!r}.")
-    if not (isinstance(c.weight_decay, (int, float)) and 0 <= c.weight_decay <= 10):
-        bad(f"weight decay must be from 0 to 10, not {c.weight_decay!r}.")
-    if not 1 <= c.batch_size <= 65536:
-        bad(f"batch size must be from 1 to 65536, not {c.batch_size!r}.")
-    if c.max_steps == 0 or c.max_steps < -1:
-        bad(f"max steps must be a positive number (or -1 for no limit), not {c.max_steps!r}.")
-    if not (math.isfinite(c.time_budget) and c.time_budget >= 0):
-        bad(f"time budget must be 0 (none) or a positive number of seconds, not {c.time_budget!r}.")
-    if c.eval_interval < 1 or c.log_interval < 1:
-        bad("eval interval and log interval must be at least 1 step.")
-    if limits is not None and c.batch_size > limits.max_batch_size:
-        bad(f"batch size {c.batch_size:,} is over this server's limit of {limits.max_batch_size:,}.")
-    if c.schedule not in ("cosine", "constant"):
-        bad(f"schedule must be 'cosine' or 'constant', not {c.schedule!r}.")
-    if limits is not None:
-        if c.max_steps == -1 and not c.time_budget and limits.public:
-            bad("This server needs a step limit or a time budget.")
-        if c.max_steps > limits.max_steps:
-            bad(f"max steps {c.max_steps:,} is over this server's limit of {limits.max_steps:,}.")
-        if c.time_budget > limits.max_time_budget:
-            bad(f"time budget {c.time_budget:g} s is over this server's limit of {limits.max_time_budget:g} s.")
+    """The declared ranges (hparams.py), then this server's limits."""
+    hparams.check_train(c)
+    if limits is None:
+        return
+    if c.batch_size > limits.max_batch_size:
+        raise ConfigError(f"batch size {c.batch_size:,} is over this server's limit of {limits.max_batch_size:,}.")
+    if c.max_steps == -1 and not c.time_budget and limits.public:
+        raise ConfigError("This server needs a step limit or a time budget.")
+    if c.max_steps > limits.max_steps:
+        raise ConfigError(f"max steps {c.max_steps:,} is over this server's limit of {limits.max_steps:,}.")
+    if c.time_budget > limits.max_time_budget:
+        raise ConfigError(f"time budget {c.time_budget:g} s is over this server's limit of "
+                          f"{limits.max_time_budget:g} s.")
 
 
 def create_run(run: Run, dataset: Dataset, arch: str, model_overrides: dict, train_config: TrainConfig,
@@ -179,20 +165,6 @@ def extend_limits(run: Run, max_steps=None, time_budget=None, limits=None):
             "to train further.")
     run.update_config(train=train)
     run.update_status(max_steps=train["max_steps"], time_budget=train["time_budget"])
-
-
-def estimate_memory_mb(arch: str, config, batch_size: int) -> float:
-    """A deliberately generous estimate of a training job's memory: the process itself, weights, gradients and
-    AdamW's two moments, and the activations kept for backward (per position, a few dozen floats per unit of
-    width per layer, the logits and their gradient, and the transformer's attention maps)."""
-    params = count_params(arch, config)
-    width = max(config.n_embd, config.n_embd2)
-    layers = config.n_layer if arch != "mlp" else 1
-    per_position = 24 * width * layers + 3 * config.vocab_size
-    if arch == "transformer":
-        per_position += 3 * config.n_head * config.block_size * layers
-    activations = batch_size * config.block_size * per_position
-    return 400 + (16 * params + 4 * activations) / 1e6
 
 
 def make_optimizer(model, c: TrainConfig) -> FlatAdamW:

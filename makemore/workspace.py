@@ -25,6 +25,12 @@ def default_root() -> Path:
     return Path(os.environ.get("MAKEMORE_ROOT") or REPO / "workspace")
 
 
+def runs_folder(root=None) -> Path:
+    """Where the runs of the workspace at `root` (default: the base, $MAKEMORE_ROOT) live: the one place
+    that decides it, for the app, the command line's sweeps and the seeding of shipped runs."""
+    return Path(root or default_root()) / "checkpoints"
+
+
 def seed(root: Path):
     """Copy the bundled data sets and the shipped runs into a root that lacks them (a first start)."""
     for name in BUNDLED:
@@ -32,8 +38,8 @@ def seed(root: Path):
             source, target = REPO / "datasets" / f"{name}{suffix}", root / "datasets" / f"{name}{suffix}"
             if source.is_file() and not target.exists():
                 shutil.copyfile(source, target)
-    for source in list_runs(REPO / "checkpoints"):
-        target = root / "checkpoints" / source.id
+    for source in list_runs(runs_folder(REPO)):
+        target = runs_folder(root) / source.id
         if source.raw_config().get("shipped") is True and not target.exists() and source.path != target:
             temporary = target.with_name(f".{source.id}.seeding")
             shutil.rmtree(temporary, ignore_errors=True)
@@ -49,7 +55,7 @@ class Workspace:
         self.limits = limits or load_limits()
         self.owner, self.base = owner, base
         self.datasets = self.root / "datasets"
-        self.runs = self.root / "checkpoints"
+        self.runs = runs_folder(self.root)
         if base is None:  # a visitor's folders appear with their first upload or run, not their first visit
             self.datasets.mkdir(parents=True, exist_ok=True)
             self.runs.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Train the shipped checkpoints: all eight architectures on names.txt and the transformer on companies.txt.
+"""Train the shipped checkpoints: every architecture on names.txt and the transformer on companies.txt.
 
     python scripts/pretrain.py                          # 300 s each, into checkpoints/
     python scripts/pretrain.py --budget 180 --archs transformer gru --force
@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ARCHS = ["bigram", "mlp", "cnn", "rnn", "lstm", "gru", "bow", "transformer"]
-# (data set, architecture): names for all eight, companies for the transformer.
-PLAN = [("names", a) for a in ARCHS] + [("companies", "transformer")]
-# Architectures that converge long before the budget is spent.
-SHORT = {"bigram": 60}
+from makemore.models import ARCHITECTURES, DEFAULT_ARCH  # noqa: E402
+
+ARCHS = list(ARCHITECTURES)
+# (data set, architecture): names for every architecture, companies for the default one.
+PLAN = [("names", a) for a in ARCHS] + [("companies", DEFAULT_ARCH)]
 
 
 def dir_size(path: Path) -> int:
@@ -33,7 +33,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=float, default=300.0, help="seconds of training per run")
     p.add_argument("--archs", nargs="+", default=ARCHS, choices=ARCHS, help="names.txt architectures to train")
-    p.add_argument("--no-companies", action="store_true", help="skip the companies.txt transformer")
+    p.add_argument("--no-companies", action="store_true", help=f"skip the companies.txt {DEFAULT_ARCH}")
     p.add_argument("--out", default=str(ROOT / "checkpoints"))
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: these models are too small to gain from more, and on a "
@@ -48,7 +48,8 @@ def main(argv=None):
 
     from makemore.data import load_file
     from makemore.store import LAST, Run
-    from makemore.train import create_run, make_train_config, train_run
+    from makemore.runs import new_run, prepare
+    from makemore.train import train_run
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -63,9 +64,9 @@ def main(argv=None):
             shutil.rmtree(run.path)
         data_file = Path("datasets") / f"{dataset_name}.txt"
         dataset = load_file(ROOT / data_file)
-        budget = min(args.budget, SHORT.get(arch, args.budget))
-        config = make_train_config(arch, max_steps=-1, time_budget=budget)
-        create_run(run, dataset, arch, {}, config, None, dataset_file=data_file.as_posix())
+        budget = min(args.budget, ARCHITECTURES[arch].pretrain_seconds or args.budget)  # some converge early
+        arch, model, config = prepare(arch, max_steps=-1, time_budget=budget)
+        new_run(run, dataset, arch, model, config, dataset_file=data_file.as_posix())
         t0 = time.time()
         print(f"{run.id}: training {budget:g} s ...", flush=True)
         state = train_run(run, dataset)

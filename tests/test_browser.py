@@ -53,10 +53,10 @@ def test_walk_the_app(page, app_server):
     choose(page, "train-arch", "Bigram")
     page.locator("#train-amount input").fill("5")
     page.locator("#train-start").click()  # a second run, to compare with
-    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · bigram"))  # runs show their names
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · bigram"), timeout=30_000)  # by name
     page.locator("#train-amount input").fill("10")
     start_right_after_choosing(page, "train-arch", "MLP", "train-start")
-    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · mlp"))
+    expect(page.locator("#train-run input")).to_have_value(re.compile("tiny · mlp"), timeout=30_000)
     # Start clicked right after switching architecture: the MLP's own learning rate, never the bigram's 0.3
     run_dir = max((app_server.root / "checkpoints").glob("tiny-mlp-*"), key=lambda p: p.stat().st_mtime)
     train = json.loads((run_dir / "config.json").read_text())["train"]

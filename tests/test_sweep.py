@@ -19,7 +19,7 @@ from makemore.errors import ConfigError  # noqa: E402
 from makemore.limits import load_limits  # noqa: E402
 from makemore.store import Run  # noqa: E402
 from makemore.sweep import plan_sweep, run_sweep  # noqa: E402
-from makemore.sweep_manifests import read_manifests  # noqa: E402
+from makemore.manifests import read_manifests  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
 QUIET = dict(include_dashboard=False, object_store_memory=80 * 2**20)
@@ -95,6 +95,22 @@ def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_200
     assert on_disk["best"]["run_id"] == best_run == manifest["best"]["run_id"]
     assert set(on_disk["best_per_arch"]) == {"bigram", "mlp"}
     assert [m["sweep_id"] for m in read_manifests(root)] == [plan.sweep_id]
+
+
+def test_the_sweep_command_writes_into_the_workspace_root_by_default_so_the_app_lists_its_trials(
+        names_2000, tmp_path, local_ray, capsys, monkeypatch):
+    from makemore.workspace import Workspace
+
+    monkeypatch.setenv("MAKEMORE_ROOT", str(tmp_path / "root"))
+    monkeypatch.chdir(tmp_path)  # the old default, ./runs/sweep, would land here
+    assert cli_main(["sweep", "-i", str(names_2000), "--archs", "bigram", "--budget", "2", "--scheduler", "none"]) == 0
+    assert not (tmp_path / "runs").exists()
+    ws = Workspace(tmp_path / "root")  # what the app reads
+    (trial,) = [s for s in ws.summaries() if s.id.startswith("sweep-")]
+    assert trial.arch == "bigram" and trial.state.value == "finished"
+    (manifest,) = read_manifests(ws.runs)
+    assert manifest["best"]["run_id"] == trial.id
+    assert f"manifest: {ws.runs}" in capsys.readouterr().out
 
 
 def test_two_node_sweep_retries_a_killed_trial_from_its_checkpoint(names_2000, tmp_path, two_nodes, capsys):

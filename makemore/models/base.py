@@ -12,12 +12,43 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data import IGNORE
+from ..hparams import ModelConfig
+
+
+ALL_VIEWS = ("next_char_probs", "next_char_choices", "embedding_map", "hidden_activations", "training_health")
+
+
+def layer_activations(config: ModelConfig) -> float:
+    """Floats per position kept for backward: a few dozen per unit of width per layer."""
+    return 24 * max(config.n_embd, config.n_embd2) * config.n_layer
+
+
+def token_embeddings(model) -> tuple[torch.Tensor, str]:
+    """One row per token of the token embedding table `wte` (past-the-vocabulary rows, such as the MLP's
+    "before the start" token, left out), and what it is in words."""
+    table = model.wte.weight.detach().float()[: model.config.vocab_size]
+    return table, f"the token embedding table ({table.size(0)} characters x {table.size(1)} numbers)"
+
+
+def no_watch_points(model) -> list:
+    return []
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """What a model module declares about itself: its class, the ModelConfig fields it reads, its default
-    hyperparameters and training options, and any check of its own on a config (raising ConfigError)."""
+    """What a model module declares about itself, so that nothing outside models/ needs to know it by name:
+    its class, the ModelConfig fields it reads, its default hyperparameters and training options, any check
+    of its own on a config (raising ConfigError), and what training and the Look inside views need:
+
+    activations(config): floats per position kept for backward (the memory estimate);
+    embedding(model): (one row per token, in words) for the embedding map; `embedding_kind` names rows that
+        are not embeddings ("bigram": next-character log-probabilities);
+    watch(model): training-health watch points beyond the standard nonlinearities (health.py), each
+        (name, module, "output" or "input", "tanh" or "gelu");
+    views: the Look inside views that apply; hidden_layer: what hidden_activations shows, in words;
+    pretrain_seconds: the shipped checkpoint's budget when it converges long before scripts/pretrain.py's;
+    rank: its place in lists (lower first).
+    """
 
     name: str
     cls: type
@@ -26,18 +57,14 @@ class Architecture:
     defaults: dict = field(default_factory=dict)  # model hyperparameters
     training: dict = field(default_factory=dict)  # learning_rate, batch_size, weight_decay, max_steps
     check: Callable | None = None  # check(config) -> None, raises ConfigError
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int
-    block_size: int
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 64
-    n_embd2: int = 64
-    context: int = 8
-    dropout: float = 0.0
+    activations: Callable = layer_activations
+    embedding: Callable = token_embeddings
+    embedding_kind: str = ""
+    watch: Callable = no_watch_points
+    views: tuple = ALL_VIEWS
+    hidden_layer: str = "the input of the output layer"
+    pretrain_seconds: float | None = None
+    rank: int = 100
 
 
 class CharModel(nn.Module):

@@ -54,6 +54,13 @@ def check(config):
         raise ConfigError(f"cnn n_layer must be at most 10 (a context of 1024 characters), not {config.n_layer}.")
 
 
+def watch(model) -> list:
+    """Each block's gated activation tanh(filter) * sigmoid(gate), tanh-like, at the input of its projection."""
+    return [(f"{name}.gated", module.proj, "input", "tanh") for name, module in model.named_modules()
+            if isinstance(module, CausalConvBlock)]
+
+
 SPEC = Architecture("cnn", CNN, "CNN (WaveNet 2016)", ("n_layer", "n_embd2", "dropout"),
                     dict(n_layer=3, n_embd2=96, dropout=0.1),
-                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=16000), check)
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=16000), check,
+                    watch=watch, hidden_layer="the final layer norm's output after the convolution stack", rank=2)

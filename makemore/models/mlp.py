@@ -49,6 +49,16 @@ class MLP(CharModel):
         return logits, self.loss(logits, targets)
 
 
+def one_layer(config) -> float:
+    """Floats per position kept for backward: one hidden layer, whatever n_layer says."""
+    return 24 * max(config.n_embd, config.n_embd2)
+
+
+def watch(model) -> list:
+    return [("hidden.tanh", model.drop, "input", "tanh")]  # the tanh is applied functionally before the dropout
+
+
 SPEC = Architecture("mlp", MLP, "MLP (Bengio 2003)", ("n_embd", "n_embd2", "context", "dropout"),
                     dict(n_embd=24, n_embd2=256, context=6, dropout=0.1),
-                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000))
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000),
+                    activations=one_layer, watch=watch, hidden_layer="the tanh hidden layer", rank=1)

@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from .base import Architecture, CharModel
+from .base import ALL_VIEWS, Architecture, CharModel, layer_activations
 
 
 class CausalSelfAttention(nn.Module):
@@ -109,6 +109,13 @@ def check(config):
         )
 
 
+def activations(config) -> float:
+    """Floats per position kept for backward: the layers' as for every model, plus the attention maps."""
+    return layer_activations(config) + 3 * config.n_head * config.block_size * config.n_layer
+
+
 SPEC = Architecture("transformer", Transformer, "Transformer (GPT)", ("n_layer", "n_head", "n_embd", "dropout"),
                     dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1),
-                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.05, max_steps=20000), check)
+                    dict(learning_rate=3e-3, batch_size=64, weight_decay=0.05, max_steps=20000), check,
+                    activations=activations, views=(*ALL_VIEWS, "attention_map"),
+                    hidden_layer="the final layer norm's output (the residual stream the head reads)", rank=7)

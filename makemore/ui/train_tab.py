@@ -2,6 +2,7 @@
 
 After a reload it shows the visitor's latest queued or running run; a note says when a run overfits.
 """
+import inspect
 import sys
 import traceback
 
@@ -9,16 +10,17 @@ import gradio as gr
 
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
-from ..models import ARCHITECTURES, BOUNDS
-from .common import (PRIVATE, Context, Number, PageLoad, bound, curve_label, fmt_seconds, friendly, in_page,
-                     inputs_for, loss_figure, markdown_text, note, run_choices, run_refresh, run_update, summary_frame)
+from ..hparams import api_parameters, coerce
+from ..models import ARCHITECTURES, DEFAULT_ARCH, hyperparameter_fields
+from .common import (CPU_BOUND, PRIVATE, Context, Number, PageLoad, bound, curve_label, download_folder, fmt_seconds,
+                     friendly, in_page, inputs_for, loss_figure, markdown_text, note, run_choices, run_refresh,
+                     run_update, summary_frame)
 
-MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
-    "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
-    "n_embd2": "hidden size (n_embd2)", "context": "context in characters", "dropout": "dropout",
-}
-TRAINING_FIELDS = ("learning_rate", "batch_size", "weight_decay")
-DEFAULT_ARCH = "transformer"
+FIELDS = {f["name"]: f for f in hyperparameter_fields()}  # generated from makemore/hparams.py
+# the hyperparameters the start-a-run API and the form take (seed and eval_interval have their own places)
+HPARAMS = [p for p in api_parameters() if p.name not in ("seed", "eval_interval")]
+MODEL_FIELDS = [p.name for p in HPARAMS if FIELDS[p.name]["group"] == "model"]  # shown if the arch uses it
+TRAINING_FIELDS = [p.name for p in HPARAMS if FIELDS[p.name]["group"] == "train"]  # per-architecture defaults
 DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
 FRESH_MODEL = ("(nothing: a fresh model)", "")  # the "start from" choice that fine-tunes nothing
@@ -105,19 +107,19 @@ def signature(ctx: Context, run_id):
     return (ctx.session.run_stamp(run_id) if run_id else None), ctx.session.runs_stamp()
 
 
-def hyperparameter_fields(arch: str) -> dict:
+def field(name: str, visible=True) -> Number:
+    """A blank number field for a hyperparameter, with its declared label, bounds and step."""
+    f = FIELDS[name]
+    return Number(None, label=f["label"], minimum=f["minimum"], maximum=f["maximum"], step=f["step"] or 1,
+                  precision=0 if f["kind"] == "int" else None, visible=visible)
+
+
+def hyperparameter_form(arch: str) -> dict:
     """The form's hyperparameter fields by name; those `arch` does not use are hidden. Values start blank (so
     API callers get each architecture's defaults); the page fills them on load."""
-    spec, e = ARCHITECTURES[arch], {}
-    for name, label in MODEL_FIELDS.items():
-        if name == "dropout":
-            e[name] = Number(None, label=label, minimum=0, maximum=0.9, step=0.05, visible=name in spec.uses)
-        else:
-            low, high = BOUNDS[name]
-            e[name] = Number(None, label=label, minimum=low, maximum=high, precision=0, visible=name in spec.uses)
-    e["learning_rate"] = Number(None, label="learning rate", minimum=1e-6, maximum=10)
-    e["batch_size"] = Number(None, label="batch size", minimum=1, maximum=65536, precision=0)
-    e["weight_decay"] = Number(None, label="weight decay", minimum=0, maximum=10)
+    uses = ARCHITECTURES[arch].uses
+    e = {name: field(name, visible=name in uses) for name in MODEL_FIELDS}
+    e.update({name: field(name) for name in TRAINING_FIELDS})
     e["eval_interval"] = Number(0, label="evaluate every N steps (0 = automatic)", minimum=0, precision=0)
     return e
 
@@ -134,7 +136,7 @@ def layout_form(ctx: Context) -> dict:
                              elem_id="train-amount")
         e["unit"] = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100, elem_id="train-unit")
     with gr.Accordion("Hyperparameters", open=False):
-        e.update(hyperparameter_fields(DEFAULT_ARCH))
+        e.update(hyperparameter_form(DEFAULT_ARCH))
     e["seed"] = Number(3407, label="seed", precision=0)
     e["start_from"] = gr.Dropdown([FRESH_MODEL] + ctx.gallery_choices(with_weights=True), value="",
                                   label="Start from a trained run (fine-tune: its architecture and shape, "
@@ -173,6 +175,13 @@ def layout_run(ctx: Context) -> dict:
             e["publish"] = gr.Button("Publish (share link)", scale=1, min_width=120, elem_id="train-publish")
             e["unpublish"] = gr.Button("Unpublish", scale=1, min_width=100, elem_id="train-unpublish")
             e["published"] = gr.Checkbox(True, visible=False)
+        with gr.Row():
+            e["export"] = gr.Button("Download as a web page", scale=1, min_width=120, elem_id="train-export")
+            e["export_file"] = gr.File(label="web page (.zip)", interactive=False, scale=2, min_width=200,
+                                       elem_id="train-export-file")
+        e["include_training_lines"] = gr.Checkbox(
+            False, label="include the training lines (hashed) so the page can offer 'only new'; off: your data "
+                         "stays here", elem_id="train-export-lines")
     e["samples"] = gr.Textbox(label="Latest samples", lines=8, max_lines=12, interactive=False,
                               elem_id="train-samples")
     return e
@@ -197,27 +206,49 @@ def layout(ctx: Context) -> dict:
 def architecture_defaults(arch):
     """The hyperparameter fields of an architecture: shown if it uses them, with its defaults."""
     a = ARCHITECTURES[arch]
-    updates = {name: gr.update(visible=name in a.uses, value=a.defaults.get(name)) for name in MODEL_FIELDS}
+    updates = {name: gr.update(visible=name in a.uses, value=FIELDS[name]["defaults"].get(arch)) for name in MODEL_FIELDS}
     return {**updates, **{name: a.training[name] for name in TRAINING_FIELDS}, "shown_for": arch}
 
 
-def start_training(ctx: Context, dataset, arch, n_layer=None, n_head=None, n_embd=None, n_embd2=None, context=None,
-                   dropout=None, learning_rate=None, batch_size=None, weight_decay=None, amount=DEFAULT_SECONDS,
-                   unit="seconds", seed=3407, eval_interval=0, shown_for=None, start_from=None):
+def start_run(ctx: Context, dataset, arch, amount=DEFAULT_SECONDS, unit="seconds", seed=3407, eval_interval=0,
+              shown_for=None, start_from=None, **values):
+    """Create a run and queue it; returns (its id, a message). `values`: the declared hyperparameters, blank for
+    the architecture's defaults. With `start_from` (a run id) the run starts from that run's weights,
+    architecture and shape."""
+    values = {k: coerce(k, v) for k, v in values.items() if v is not None}
+    if shown_for and shown_for != arch:  # Start came before the page showed the new architecture's values
+        values = {}
+    model = {k: v for k, v in values.items() if k in MODEL_FIELDS}
+    if start_from and shown_for:  # in the page the shape comes from the run started from, not the fields
+        arch, model = None, {k: v for k, v in model.items() if k == "dropout"}
+    length = {"steps": int(amount)} if unit == "steps" and amount else {"seconds": amount}
+    train = {k: v for k, v in values.items() if k in TRAINING_FIELDS}
+    new = ctx.session.start_training(dataset, arch, model, **length, **train, seed=int(seed),
+                                     eval_interval=int(eval_interval or 0) or None, init_from=start_from or None)
+    return new.id, f"Started `{new.id}`: it is {new.state}."
+
+
+def parameter(name, default=inspect.Parameter.empty):
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+
+
+# /start_training's parameters: the data set and architecture, the declared hyperparameters, then how long
+START = inspect.Signature([parameter("ctx"), parameter("dataset"), parameter("arch"),
+                           *(p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in HPARAMS),
+                           parameter("amount", DEFAULT_SECONDS), parameter("unit", "seconds"), parameter("seed", 3407),
+                           parameter("eval_interval", 0), parameter("shown_for", None),
+                           parameter("start_from", None)])
+
+
+def start_training(*values, **named):
     """Create a run and queue it; returns at once. Blank hyperparameters take the architecture's defaults.
     With `start_from` (a run id) the run starts from that run's weights, architecture and shape."""
-    values = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_embd2=n_embd2, context=context, dropout=dropout)
-    if shown_for and shown_for != arch:  # Start came before the page showed the new architecture's values
-        values, learning_rate, batch_size, weight_decay = {}, None, None, None
-    if start_from and shown_for:  # in the page the shape comes from the run started from, not the fields
-        arch, values = None, {"dropout": values.get("dropout")}
-    values = {k: (float(v) if k == "dropout" else int(v)) for k, v in values.items() if v is not None}
-    length = {"steps": int(amount)} if unit == "steps" and amount else {"seconds": amount}
-    new = ctx.session.start_training(dataset, arch, values, **length, learning_rate=learning_rate,
-                                     batch_size=int(batch_size) if batch_size else None, weight_decay=weight_decay,
-                                     seed=int(seed), eval_interval=int(eval_interval or 0) or None,
-                                     init_from=start_from or None)
-    return new.id, f"Started `{new.id}`: it is {new.state}."
+    given = START.bind(*values, **named)
+    given.apply_defaults()
+    return start_run(**given.arguments)
+
+
+start_training.__signature__ = START
 
 
 def start_in_page(ctx: Context, *values):
@@ -268,6 +299,23 @@ def publish_run(ctx: Context, run_id: str, published: bool = True) -> str:
     name = markdown_text(ctx.session.run(run_id).name)
     return (f"**{name}** is in the gallery: anyone with the link `?run={run_id}` can see and sample it, read-only."
             if published else f"**{name}** is private again.")
+
+
+def export_page(ctx: Context, run_id: str, include_training_lines: bool = False) -> str:
+    """The run as a web page that samples in the browser with no server (index.html, makemore.js, model.js and
+    a README.md that makes the folder a static Space), zipped; the training lines only if asked for."""
+    if not run_id:
+        raise ConfigError("Pick a run to download as a web page.")
+    page = ctx.session.export_page(run_id, bool(include_training_lines))
+    path = download_folder() / page.filename
+    path.write_bytes(page.data)
+    return str(path)
+
+
+def export_in_page(ctx: Context, run_id, include_training_lines):
+    path = export_page(ctx, run_id, include_training_lines)
+    return path, ("Unzip it and open index.html, or push the folder to a new Hugging Face Space "
+                  "(its README.md makes it a static Space).")
 
 
 def rename_run(ctx: Context, run_id: str, name: str) -> str:
@@ -363,6 +411,8 @@ def wire_run(ctx: Context, e: dict):
     ctx.on(e["publish"].click, in_page(lambda run: publish_run(ctx, run, True), keep=0), run_id, message, **PRIVATE)
     ctx.on(e["unpublish"].click, in_page(lambda run: publish_run(ctx, run, False), keep=0), run_id, message,
            **PRIVATE)
+    ctx.on(e["export"].click, in_page(bound(export_in_page, ctx), keep=1), [run_id, e["include_training_lines"]],
+           [e["export_file"], message], **PRIVATE, **CPU_BOUND)
     for renamed in (e["rename"].click, e["name"].submit):
         ctx.on(renamed, in_page(bound(rename_in_page, ctx), keep=2), [run_id, e["name"]], [run_id, e["name"], message],
                **PRIVATE)
@@ -388,6 +438,8 @@ def endpoints(ctx: Context, e: dict):
                  "resume_training")
     ctx.endpoint(bound(rename_run, ctx), [e["run_id"], e["name"]], e["run_message"], "rename_run")
     ctx.endpoint(bound(publish_run, ctx), [e["run_id"], e["published"]], e["run_message"], "publish_run")
+    ctx.endpoint(bound(export_page, ctx), [e["run_id"], e["include_training_lines"]], e["export_file"], "export_page",
+                 **CPU_BOUND)
     ctx.api(bound(run_status, ctx), "run_status")
 
 

@@ -18,6 +18,7 @@ VOCABULARY = {
     "name": "a run's new human name (1 to 60 printable characters)",
     "published": "true: in the gallery, readable by anyone with the link; false: private again",
     "workspace": "your key from /new_workspace (on a public server; ignored locally)",
+    "include_training_lines": "true: the exported page ships the training lines, hashed, for 'only new'",
     # how to train
     "arch": "the architecture: bigram, mlp, cnn, rnn, lstm, gru, bow or transformer",
     "n_layer": "layers", "n_head": "attention heads", "n_embd": "embedding size", "n_embd2": "hidden size",
