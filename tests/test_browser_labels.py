@@ -144,3 +144,29 @@ def test_the_table_pickers_fit_a_phone(app, browser):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the Data tab with a table's columns is {width} px wide on a 390 px screen"
     page.close()
+
+
+FORMATS = {  # file: (content, the text column the page presets, the first line stored)
+    "bare.csv": (b"Acme\nGlobex\nInitech\n", "column 1", "Acme"),
+    "firms.tsv": (b"name\tcity\nAcme\tParis\nGlobex\tRome\n", "name", "Acme"),
+    "bare-tab.tsv": (b"Acme\t1999\nGlobex\t2004\n", "column 1", "Acme"),
+    "firms.jsonl": (b'{"name": "Acme", "founded": 1999}\n{"name": "Globex", "founded": 2004}\n', "name", "Acme"),
+}
+
+
+def test_every_table_format_with_and_without_a_header_in_the_page(app, browser):
+    root, url = app
+    page = open_page(browser, url)
+    message = page.locator("#data-message")
+    for filename, (content, text_column, first) in FORMATS.items():
+        upload(page, filename, content)
+        expect(message).to_contain_text(f"{filename} is a table", timeout=WAIT)
+        expect(page.locator("#data-text-column input")).to_have_value(text_column)
+        page.locator("#data-use-table").click()
+        stem = filename.split(".")[0]
+        expect(message).to_contain_text(re.compile(f"Stored as {stem} and selected"), timeout=WAIT)
+        expect(page.locator("#data-summary")).to_contain_text(f"{stem}:", timeout=WAIT)
+        stored = root / "datasets" / f"{stem}.txt"
+        assert stored.read_text().splitlines()[0] == first, filename  # the header never became a line
+        expect(page.locator("#data-columns")).to_be_hidden()  # the pickers go once the table is stored
+    page.close()
