@@ -15,7 +15,8 @@ from ..jobs import JobManager
 from ..limits import Limits
 from ..owners import KEY, Owners
 from . import assistant, compare_tab, data_tab, ideas_tab, lookinside_tab, sample_tab, train_tab
-from .common import Context, dataset_refresh, dataset_update, run_refresh, run_update, runs_update
+from .common import Context, dataset_refresh, dataset_update, friendly, request_client, run_refresh, run_update, \
+    runs_update
 
 INTRO = """# makemore playground
 Character-level language models that *make more* of what you give them: feed in a list of names (or company
@@ -151,17 +152,17 @@ def build_demo(owners: Owners | None = None, jobs: JobManager | None = None) -> 
                   **private).then(ctx.owned(on_load), [*inputs, key], outputs, **private).then(
             ctx.owned(shared), key, [train_ui.run_id, sample_ui.run_id, compare_ui.runs], **private).then(
             None, js=LOADED_JS)  # the page now shows this visitor's work: a choice made from here on is kept
-        gr.api(new_workspace(owners), api_name="new_workspace")
+        gr.api(friendly(new_workspace(owners)), api_name="new_workspace")
         assistant.build(ctx)
     demo.ctx = ctx
     return demo
 
 
 def new_workspace(owners: Owners):
-    def new_workspace() -> str:
+    def new_workspace(request: gr.Request) -> str:
         """A fresh anonymous workspace key. Pass it as `workspace` to every other endpoint: your data sets and
         runs are then yours alone (on a public server; locally there is one workspace and no key is needed)."""
-        return owners.new_key()
+        return owners.new_key(request_client(request))
     return new_workspace
 
 

@@ -25,7 +25,8 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..errors import MakemoreError
+from ..clients import acting_as, client_address, trusted_proxies
+from ..errors import MakemoreError, without_paths
 from ..jobs import JobManager
 from ..limits import usable_cpus
 from ..owners import Owners
@@ -55,8 +56,9 @@ class Context:
 
     def owned(self, fn, quiet_outputs: int | None = None):
         """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
-        (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
-        injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace."""
+        (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile and the request,
+        which Gradio injects and nobody can forge; while it runs, `ctx.ws` is that visitor's workspace, and what it
+        does counts to the visitor's client (clients.py)."""
         signature = inspect.signature(fn)
         params = list(signature.parameters.values())
         variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
@@ -64,10 +66,11 @@ class Context:
                                     annotation=gr.OAuthProfile | None)
         workspace = inspect.Parameter("workspace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                       annotation=str | None)
-        params = [profile, *params] if variadic else [profile, *params, workspace]
+        request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+        params = [profile, request, *params] if variadic else [profile, request, *params, workspace]
 
         @functools.wraps(fn)
-        def wrapper(profile, *args):
+        def wrapper(profile, request, *args):
             *args, key = args if args else ("",)
             user = getattr(profile, "username", None) if profile is not None else None
             try:
@@ -78,12 +81,13 @@ class Context:
                 raise gr.Error(str(e), duration=20, print_exception=False) from None
             token = VISITOR.set(visitor)
             try:
-                return fn(*args)
+                with acting_as(f"hf-{user}" if user else request_client(request)):
+                    return fn(*args)
             finally:
                 VISITOR.reset(token)
         wrapper.__signature__ = signature.replace(parameters=params)
         wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
-                                   "workspace": str | None}
+                                   "request": gr.Request, "workspace": str | None}
         return wrapper
 
     def on(self, trigger, fn, inputs=None, outputs=None, **options):
@@ -125,6 +129,13 @@ class Context:
         return candidates[0].id if candidates else None
 
 
+def request_client(request: gr.Request | None) -> str | None:
+    """The client address of a request: its socket peer, or what a trusted proxy says (clients.client_address)."""
+    if request is None or getattr(request, "client", None) is None:
+        return None
+    return client_address(request.client.host, request.headers.get("x-forwarded-for"), trusted_proxies())
+
+
 class Number(gr.Number):
     """gr.Number that turns NaN and infinity away with a message that names the field (JSON clients can send
     them; gr.Number would pass NaN on, or crash on infinity with no message)."""
@@ -150,7 +161,7 @@ def friendly(fn):
         except gr.Error:
             raise
         except MakemoreError as e:
-            raise gr.Error(str(e), duration=20, print_exception=False) from None
+            raise gr.Error(without_paths(str(e)), duration=20, print_exception=False) from None
         except Exception as e:
             raise gr.Error(unexpected(e), duration=20, print_exception=False) from None
     return wrapper
@@ -160,7 +171,8 @@ def unexpected(e: Exception) -> str:
     """The message for a bug (its traceback goes to the server log)."""
     traceback.print_exc(file=sys.stderr)
     detail = e.strerror if isinstance(e, OSError) and e.strerror else e  # an OSError's text names a server path
-    return f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, reload the page."
+    return without_paths(f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, "
+                         "reload the page.")
 
 
 def in_page(fn, keep: int):
@@ -172,7 +184,7 @@ def in_page(fn, keep: int):
         try:
             result = fn(*args, **kwargs)
         except MakemoreError as e:
-            outputs = (*[gr.skip()] * keep, error(str(e)))
+            outputs = (*[gr.skip()] * keep, error(without_paths(str(e))))
         except Exception as e:
             outputs = (*[gr.skip()] * keep, error(unexpected(e)))
         else:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from ..data import INVISIBLE, visible_char
 from ..errors import DataError, MakemoreError
 from ..workspace import BUNDLED
-from .common import Context, api_twin, dataset_update, empty_figure, error, in_page, note, style
+from .common import Context, api_twin, dataset_update, empty_figure, error, in_page, markdown_text, note, style
 
 VERTICAL_BARS = 30  # more characters than this: horizontal bars, the most common TOP_BARS and "others"
 TOP_BARS = 40
@@ -99,7 +99,7 @@ def build(ctx: Context) -> SimpleNamespace:
         try:
             name = ctx.ws.save_upload(Path(path).name, Path(path).read_bytes())
         except MakemoreError as e:
-            return gr.update(), f"**Could not use {Path(path).name}:** {e}"
+            return gr.update(), f"**Could not use {markdown_text(Path(path).name)}:** {e}"
         return name, f"Stored as **{name}**. Train on it in the Train tab."
 
     def store(path):
@@ -108,7 +108,7 @@ def build(ctx: Context) -> SimpleNamespace:
         try:
             name = ctx.ws.save_upload(Path(path).name, Path(path).read_bytes())
         except MakemoreError as e:
-            raise DataError(f"Could not use {Path(path).name}: {e}") from None
+            raise DataError(f"Could not use {markdown_text(Path(path).name)}: {e}") from None
         return (dataset_update(ctx.ws, name), name,
                 f"Stored as **{name}** and selected here and in Train and Compare: train on it in the Train tab.")
 

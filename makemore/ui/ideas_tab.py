@@ -143,7 +143,7 @@ def endpoints(ctx: Context) -> SimpleNamespace:
     """The tab's API endpoints (also the assistant's tools), each acting for the visitor who calls it."""
 
     def saved() -> Shortlist:
-        return Shortlist(ctx.ws.root / "shortlist")  # the folder appears with the first star
+        return ctx.ws.shortlist()
 
     def generate_ideas(run_id: str, count: int = 20, only_new: bool = True, min_len: int = 1,
                        max_len: int | None = None, starts_with: str = "", ends_with: str = "", contains: str = "",

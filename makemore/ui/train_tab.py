@@ -11,8 +11,8 @@ import gradio as gr
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
 from ..models import ARCHITECTURES, BOUNDS
-from .common import (Number, Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure, note,
-                     run_refresh, run_update, summary_frame)
+from .common import (Number, Context, api_twin, curve_label, fmt_seconds, friendly, in_page, inputs_for, loss_figure,
+                     markdown_text, note, run_refresh, run_update, summary_frame)
 
 MODEL_FIELDS = {  # field: label; only those the chosen architecture uses are shown
     "n_layer": "layers (n_layer)", "n_head": "attention heads (n_head)", "n_embd": "embedding size (n_embd)",
@@ -28,7 +28,7 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     """(status line, progress bar HTML) of a run."""
     summary = ctx.run(run_id).summary()
     status, state = summary.status, summary.state.value
-    head = f"**{curve_label(summary)}** ({summary.params or 0:,} parameters)"
+    head = f"**{markdown_text(curve_label(summary))}** ({summary.params or 0:,} parameters)"
     best = status.best_test_loss
     best_text = f"best test loss **{best:.4f}**" if best is not None else "no evaluation yet"
     if state == "queued":
@@ -39,7 +39,7 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     elif state == "running":
         line = f"**Training** {head} · step {status.step:,} · {best_text}"
     elif state in ("failed", "interrupted"):
-        line = f"**{state.capitalize()}** at step {status.step:,}: {status.error or ''} {head}"
+        line = f"**{state.capitalize()}** at step {status.step:,}: {markdown_text(status.error or '')} {head}"
     else:
         line = f"**{state.capitalize()}** at step {status.step:,} · {best_text} · {head}"
     return line, progress_bar(status)
@@ -185,12 +185,12 @@ def build(ctx: Context) -> SimpleNamespace:
     def start_in_page(*values):
         new, _ = start_training(*values)
         summary = ctx.ws.run(new).summary()
-        return run_update(ctx, new), f"Started **{summary.name}**: it is {summary.state}."
+        return run_update(ctx, new), f"Started **{markdown_text(summary.name)}**: it is {summary.state}."
 
     def stop_training(run):
         if not run:
             raise ConfigError("Pick a run to stop.")
-        state, name = ctx.jobs.stop(run, ws=ctx.ws), ctx.run(run).summary().name
+        state, name = ctx.jobs.stop(run, ws=ctx.ws), markdown_text(ctx.run(run).summary().name)
         return {"stopping": f"Stopping **{name}**: it saves a checkpoint and ends within a second.",
                 "stopped": f"**{name}** was waiting in the queue; it is now stopped (Resume queues it again)."}.get(
             state, f"**{name}** is not training (it is {state}).")
@@ -206,9 +206,10 @@ def build(ctx: Context) -> SimpleNamespace:
         queued = ctx.jobs.train_more(run, int(max_steps or 0) or None, float(time_budget or 0) or None, ws=ctx.ws)
         summary = ctx.ws.run(queued).summary()
         if queued != run:
-            return queued, (f"Copied **{ctx.run(run).summary().name}** into your workspace as **{summary.name}** "
+            return queued, (f"Copied **{markdown_text(ctx.run(run).summary().name)}** into your workspace as "
+                            f"**{markdown_text(summary.name)}** "
                             f"(the original stays as it is); the copy is {summary.state}.")
-        return queued, f"**{summary.name}** is {summary.state}."
+        return queued, f"**{markdown_text(summary.name)}** is {summary.state}."
 
     def resume_in_page(run, max_steps, time_budget):
         queued, text = resume(run, max_steps, time_budget)
@@ -220,7 +221,7 @@ def build(ctx: Context) -> SimpleNamespace:
         if not run:
             raise ConfigError("Pick a run to publish.")
         ctx.owners.publish(ctx.ws, run, bool(published))
-        name = ctx.run(run).summary().name
+        name = markdown_text(ctx.run(run).summary().name)
         return (f"**{name}** is in the gallery: anyone with the link `?run={run}` can see and sample it, read-only."
                 if published else f"**{name}** is private again.")
 
@@ -228,7 +229,7 @@ def build(ctx: Context) -> SimpleNamespace:
         """Give a run a new human name (1 to 60 printable characters); its id stays."""
         if not run:
             raise ConfigError("Pick a run to rename.")
-        return f"Renamed: **{ctx.owners.own_run(ctx.ws, run).rename(name)}**."
+        return f"Renamed: **{markdown_text(ctx.owners.own_run(ctx.ws, run).rename(name))}**."
 
     def rename_in_page(run, name):
         if not (name or "").strip():
