@@ -24,6 +24,7 @@ from .errors import AccessError, CheckpointError, ConfigError
 from .limits import Limits, load_limits
 from .store import (INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_bytes,
                     atomic_write_json, check_name, new_run_id, read_json)
+from .uploads import Uploads
 from .workspace import Workspace
 
 KEY = re.compile(r"^mk-[A-Za-z0-9_-]{32}$")
@@ -41,6 +42,7 @@ class Owners:
         self._lock = threading.RLock()
         self._spaces: OrderedDict[str, Workspace] = OrderedDict()  # least recently used first
         self.ledger = Ledger(self.root, self.limits)
+        self.uploads = Uploads(self.limits)  # files posted to Gradio's upload route (uploads.UploadGuard)
 
     @property
     def public(self) -> bool:
@@ -209,9 +211,11 @@ class Owners:
 
     # --- idle anonymous workspaces ---------------------------------------------------------------
     def evict_idle(self, free_bytes: int, now: float | None = None) -> list[str]:
-        """When disk runs low, remove anonymous workspaces idle for longer than the limit, oldest first.
-        Signed-in owners' work and published runs are kept. Returns the owners removed."""
+        """When disk runs low, remove anonymous workspaces idle for longer than the limit, oldest first, after
+        the uploads no event kept (expired ones go whatever the disk). Signed-in owners' work and published runs
+        are kept. Returns the owners removed."""
         limits, now = self.limits, now or time.time()
+        free_bytes += self.uploads.free(free_bytes, now)
         if not (limits.min_free_bytes and limits.idle_workspace_seconds) or free_bytes >= limits.min_free_bytes:
             return []
         publishers = set(self.published().values())

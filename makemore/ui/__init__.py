@@ -6,14 +6,16 @@ in as the last input. The selection follows the user across tabs: a data set pic
 Compare; the run Train shows is selected in Sample once it has weights; a reloaded page shows the newest
 queued or running run.
 """
-import gradio as gr
-
 import os
+
+import gradio as gr
+from starlette.middleware import Middleware
 
 from ..errors import MakemoreError
 from ..jobs import JobManager
 from ..limits import Limits
 from ..owners import KEY, Owners
+from ..uploads import UploadGuard
 from . import assistant, compare_tab, data_tab, ideas_tab, lookinside_tab, sample_tab, train_tab
 from .common import Context, dataset_refresh, dataset_update, friendly, request_client, run_refresh, run_update, \
     runs_update
@@ -189,9 +191,12 @@ def oauth_enabled() -> bool:
     return bool(os.environ.get("OAUTH_CLIENT_ID"))
 
 
-def launch_options(limits: Limits) -> dict:
-    """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped."""
-    return dict(max_file_size=limits.max_upload_bytes, theme=THEME, css=CSS, head=HEAD)
+def launch_options(owners: Owners) -> dict:
+    """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped per
+    file, and per client on a public server (uploads.UploadGuard)."""
+    guard = [Middleware(UploadGuard, uploads=owners.uploads)] if owners.public else []
+    return dict(max_file_size=owners.limits.max_upload_bytes, theme=THEME, css=CSS, head=HEAD,
+                app_kwargs={"middleware": guard})
 
 
 def queue_options(limits: Limits) -> dict:

@@ -66,7 +66,7 @@ class Context:
                                     annotation=gr.OAuthProfile | None)
         workspace = inspect.Parameter("workspace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                       annotation=str | None)
-        request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+        request = inspect.Parameter("client_request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
         params = [profile, request, *params] if variadic else [profile, request, *params, workspace]
 
         @functools.wraps(fn)
@@ -87,7 +87,7 @@ class Context:
                 VISITOR.reset(token)
         wrapper.__signature__ = signature.replace(parameters=params)
         wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
-                                   "request": gr.Request, "workspace": str | None}
+                                   "client_request": gr.Request, "workspace": str | None}
         return wrapper
 
     def on(self, trigger, fn, inputs=None, outputs=None, **options):
