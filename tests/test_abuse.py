@@ -220,3 +220,11 @@ def test_a_scheduler_pass_reads_only_the_queued_and_running_runs(tmp_path, monke
     jobs.schedule()
     assert jobs.queued() == [queued.id] and set(reads) == {queued.id}
     jobs.close()
+
+
+def test_idea_constraints_are_bounded_text():
+    from makemore.ideas import check_request
+    vocab = Run(ROOT / "checkpoints" / "names-transformer").vocab()
+    with pytest.raises(ConfigError, match="starts_with is at most 256 characters"):
+        check_request(vocab, 20, 5, 1, None, 1.0, "logprob", "as-is", 3.0, starts_with="a" * 3_000_000,
+                      ends_with="", contains="", exclude="")
