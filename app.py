@@ -15,6 +15,7 @@ import importlib.util
 import os
 import signal
 import subprocess
+import sys
 import threading
 
 import torch
@@ -72,7 +73,9 @@ def stop_on_signals(demo):
                 node.wait(5)
             except subprocess.TimeoutExpired:
                 node.kill()
-        os._exit(0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # no thread left behind (an open MCP stream) can keep the process, or the port, alive
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 

@@ -34,6 +34,9 @@ from .train import create_run, estimate_memory_mb, extend_limits, make_train_con
 from .workspace import REPO, Workspace
 
 
+DISK_LOOK_INTERVAL = 10.0  # seconds between looks at free disk (expired uploads, idle workspaces when it is low)
+
+
 def auto_intervals(max_steps: int) -> tuple[int, int]:
     """(eval_interval, log_interval) giving a chart with a few dozen points whatever the length."""
     evals = 100 if max_steps <= 0 else max(10, min(500, max_steps // 20))
@@ -350,10 +353,13 @@ class JobManager:
         self._signal_stop(Run(newest), None)
 
     def _loop(self):
+        last_look = 0.0
         while not self._stop.wait(self.poll_interval):
             try:
                 self.schedule()
-                self.owners.evict_idle(shutil.disk_usage(self.owners.root).free)
+                if time.monotonic() - last_look > DISK_LOOK_INTERVAL:  # a look at every owner: not every pass
+                    last_look = time.monotonic()
+                    self.owners.evict_idle(shutil.disk_usage(self.owners.root).free)
             except Exception as e:  # keep scheduling whatever one run did
                 print(f"makemore scheduler: {type(e).__name__}: {e}", file=sys.stderr)
 
