@@ -37,18 +37,31 @@ def trusted_proxies(env=None) -> frozenset[str]:
 def client_address(peer: str | None, forwarded_for: str | None, trusted=frozenset()) -> str:
     """The client of a request: the socket `peer`, unless the peer is a trusted proxy; then the right-most address
     in X-Forwarded-For that is not a trusted proxy itself (the one the proxy saw; what is left of it, anyone can
-    write). A malformed entry counts as the peer's."""
+    write). A malformed entry counts as the peer's. An IPv6 address stands for its /64 network, which one home or
+    one server usually gets whole."""
     peer = (peer or "").strip() or "unknown"
     if peer not in trusted or not forwarded_for:
-        return peer
+        return _network(peer)
     for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
         if hop in trusted:
             continue
         try:
-            return str(ipaddress.ip_address(hop))
+            return _network(str(ipaddress.ip_address(hop)))
         except ValueError:
-            return peer
-    return peer
+            return _network(peer)
+    return _network(peer)
+
+
+def _network(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # ::ffff:198.51.100.7 is 198.51.100.7
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 @contextlib.contextmanager

@@ -36,6 +36,9 @@ def test_the_client_is_the_peer_unless_a_trusted_proxy_says_otherwise():
     assert client_address("10.0.0.1", "1.2.3.4, 198.51.100.7, 10.0.0.2", trusted) == "198.51.100.7"
     assert client_address("10.0.0.1", "not an address", trusted) == "10.0.0.1"
     assert client_address("10.0.0.1", None, trusted) == "10.0.0.1"
+    # an IPv6 client stands for its /64: one home or server has billions of addresses to rotate through
+    assert client_address("10.0.0.1", "2001:db8:1:2::7", trusted) == client_address("2001:db8:1:2:ffff::1", None) \
+        == "2001:db8:1:2::/64"
 
 
 def test_keys_made_by_one_client_share_its_allowance_of_jobs(tmp_path):
