@@ -45,21 +45,7 @@ class Client(Visitor):
 
     def __init__(self, url, parameters, address):
         super().__init__(url, parameters)
-        self.address_header = address
-
-    def request(self, method, path, body=None) -> str:
-        import http.client
-        connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=300)
-        try:
-            headers = {"X-Forwarded-For": self.address_header, **({"Content-Type": "application/json"} if body else {})}
-            connection.request(method, path, body, headers)
-            response = connection.getresponse()
-            text = response.read().decode()
-        finally:
-            connection.close()
-        if response.status != 200:
-            raise RuntimeError(f"HTTP {response.status}: {text[:200]}")
-        return text
+        self.headers = {"X-Forwarded-For": address}
 
 
 def refused(call) -> str | None:

@@ -4,6 +4,7 @@ reports them (one line, never a traceback).
 A message may reach a visitor of a shared server, so `without_paths` turns the absolute paths an error names
 (the server's root, an owner's folder) into the file's own name.
 """
+import argparse
 import re
 import sys
 
@@ -63,3 +64,10 @@ def reporting_errors(command, args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A command's argument parser whose usage errors are one line that says where the help is."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
