@@ -28,10 +28,36 @@ LOCAL = "local"
 _CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("makemore_client", default=None)
 
 
+# On a Hugging Face Space the container is reached only through the Space's proxy, from an internal address:
+# unless MAKEMORE_TRUSTED_PROXIES says otherwise, peers in these ranges are that proxy there.
+SPACE_PROXIES = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
+
+
 def trusted_proxies(env=None) -> frozenset[str]:
-    """The proxies whose X-Forwarded-For is believed: MAKEMORE_TRUSTED_PROXIES, comma-separated addresses."""
-    raw = (os.environ if env is None else env).get("MAKEMORE_TRUSTED_PROXIES", "")
+    """The proxies whose X-Forwarded-For is believed: MAKEMORE_TRUSTED_PROXIES, comma-separated addresses or
+    networks ("10.0.0.0/8"); on a Space (SPACE_ID set) with the variable unset, the internal ranges above."""
+    env = os.environ if env is None else env
+    raw = env.get("MAKEMORE_TRUSTED_PROXIES")
+    if raw is None:
+        raw = SPACE_PROXIES if env.get("SPACE_ID") else ""
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def is_trusted(address: str, trusted) -> bool:
+    """Is `address` one of the trusted proxies (an address listed, or inside a network listed)?"""
+    if address in trusted:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in trusted:
+        try:
+            if "/" in entry and ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted=frozenset()) -> str:
@@ -40,10 +66,10 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted=frozense
     write). A malformed entry counts as the peer's. An IPv6 address stands for its /64 network, which one home or
     one server usually gets whole."""
     peer = (peer or "").strip() or "unknown"
-    if peer not in trusted or not forwarded_for:
+    if not is_trusted(peer, trusted) or not forwarded_for:
         return _network(peer)
     for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
-        if hop in trusted:
+        if is_trusted(hop, trusted):
             continue
         try:
             return _network(str(ipaddress.ip_address(hop)))

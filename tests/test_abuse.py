@@ -41,6 +41,20 @@ def test_the_client_is_the_peer_unless_a_trusted_proxy_says_otherwise():
         == "2001:db8:1:2::/64"
 
 
+
+def test_on_a_space_the_internal_proxy_is_trusted_unless_the_variable_says_otherwise():
+    """A Space is reached only through Hugging Face's proxy, from an internal address: without that default every
+    visitor would be one client. Elsewhere nothing is trusted unless listed; networks may be listed."""
+    space = trusted_proxies({"SPACE_ID": "someone/makemore"})
+    assert client_address("10.16.3.4", "198.51.100.7", space) == "198.51.100.7"
+    assert client_address("172.20.0.1", "203.0.113.5, 198.51.100.7", space) == "198.51.100.7"
+    assert client_address("203.0.113.5", "198.51.100.7", space) == "203.0.113.5"  # a public peer is the client
+    assert trusted_proxies({}) == frozenset()
+    assert client_address("10.16.3.4", "198.51.100.7", trusted_proxies({})) == "10.16.3.4"
+    pinned = trusted_proxies({"SPACE_ID": "someone/makemore", "MAKEMORE_TRUSTED_PROXIES": "10.0.0.0/24"})
+    assert client_address("10.0.0.9", "198.51.100.7", pinned) == "198.51.100.7"
+    assert client_address("10.16.3.4", "198.51.100.7", pinned) == "10.16.3.4"  # outside the listed network
+
 def test_keys_made_by_one_client_share_its_allowance_of_jobs(tmp_path):
     owners = make_owners(tmp_path / "root", max_jobs_per_owner=2, max_jobs_per_client=3, max_queue=20)
     jobs = JobManager(owners, scheduler=False, device="cpu")
