@@ -4,12 +4,19 @@ Data sets and runs live under $MAKEMORE_ROOT (default: ./workspace beside the co
 (--share, --host 0.0.0.0, or on a Hugging Face Space) the app applies the public preset: a private
 workspace per visitor and fair-use limits (README, "Limits"); MAKEMORE_PUBLIC=0 turns that off.
 
+SIGTERM or SIGINT stop every mode completely (the server, Gradio's Node front end if it started one, the
+scheduler); training workers are their own sessions and keep training: the next start adopts them.
+
 --mcp also serves the app as an MCP server for AI assistants at /gradio_api/mcp/ (streamable HTTP); it is on by
 default on a Hugging Face Space, where MAKEMORE_MCP=0 turns it off (MAKEMORE_MCP=1 turns it on anywhere).
 """
 import argparse
 import importlib.util
 import os
+import signal
+import subprocess
+import sys
+import threading
 
 import torch
 
@@ -41,8 +48,36 @@ def main():
         torch.set_num_threads(1)
     demo.queue(**queue_options(demo.ctx.engine.limits))
     mcp = args.mcp or (mcp_wanted(os.environ) and importlib.util.find_spec("mcp") is not None)
-    demo.launch(server_name=host, server_port=args.port, share=args.share, **launch_options(demo.ctx.engine.limits),
-                **(mcp_options(demo) if mcp else {}))
+    options = launch_options(demo.ctx.engine)
+    if mcp:
+        extra = mcp_options(demo)
+        options.update(extra, app_kwargs={**options["app_kwargs"], **extra["app_kwargs"]})
+    demo.launch(server_name=host, server_port=args.port, share=args.share, prevent_thread_lock=True, **options)
+    stop_on_signals(demo)
+    demo.block_thread()
+
+
+def stop_on_signals(demo):
+    """SIGTERM and SIGINT end the process within seconds, whatever is open. (Gradio's own Ctrl-C handling waited
+    for ever once an MCP client had opened a session, and a signal that only reached the Python server left
+    Gradio's Node front end, when there is one, holding the port.)"""
+    def stop(signum, frame):
+        demo.ctx.engine.jobs.close()
+        closing = threading.Thread(target=demo.close, daemon=True)
+        closing.start()
+        closing.join(5)
+        node = getattr(demo, "node_process", None)
+        if node is not None and node.poll() is None:
+            node.terminate()
+            try:
+                node.wait(5)
+            except subprocess.TimeoutExpired:
+                node.kill()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # no thread left behind (an open MCP stream) can keep the process, or the port, alive
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def mcp_wanted(env) -> bool:

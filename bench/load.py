@@ -91,6 +91,8 @@ class Visitor:
     """One visitor's tab, as the server sees it: one session whose named endpoints are called through gradio's
     REST API (POST /gradio_api/call/<name>, then the result from its event stream)."""
 
+    headers: dict = {}  # sent with every request (bench/abuse.py: the X-Forwarded-For of a client)
+
     def __init__(self, url: str, parameters: dict):
         self.address = urllib.parse.urlparse(url)
         self.parameters, self.session = parameters, secrets.token_hex(8)
@@ -121,7 +123,8 @@ class Visitor:
     def request(self, method: str, path: str, body=None) -> str:
         connection = http.client.HTTPConnection(self.address.hostname, self.address.port, timeout=300)
         try:
-            connection.request(method, path, body, {"Content-Type": "application/json"} if body else {})
+            headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
+            connection.request(method, path, body, headers)
             response = connection.getresponse()
             text = response.read().decode()
         finally:

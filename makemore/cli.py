@@ -8,7 +8,7 @@ import torch
 
 from . import hparams
 from .data import SPLIT_SEED, load_file
-from .errors import ConfigError, reporting_errors
+from .errors import ConfigError, OneLineParser, reporting_errors
 from .hparams import TrainConfig
 from .limits import load_limits
 from .models import ARCHITECTURES, DEFAULT_ARCH
@@ -16,13 +16,6 @@ from .runs import new_run, prepare
 from .sample import generate, mark_origin
 from .store import Run, migrate_legacy
 from .train import extend_limits, print_progress, resolve_device, train_and_record
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """A bad flag gives one line naming the problem, not the whole usage text."""
-
-    def error(self, message):
-        self.exit(2, f"error: {message} (see python -m makemore --help)\n")
 
 
 MODEL_FLAGS = list(hparams.MODEL)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import ideas as ideas_core
 from . import introspect
+from .clients import acting_as
 from .data import Dataset, decode_text
 from .errors import AccessError, ConfigError
 from .export import ExportSummary, export_page
@@ -74,14 +75,21 @@ class Engine:
     def public(self) -> bool:
         return self.owners.public
 
-    def session(self, key: str | None = None, user: str | None = None) -> "Session":
+    def session(self, key: str | None = None, user: str | None = None, client: str | None = None) -> "Session":
         """The session of the visitor with workspace `key` (or the signed-in `user`, from OAuth only);
-        locally, the one user's. Raises AccessError for a missing or malformed key on a public server."""
-        return Session(self, self.owners.workspace(key, user))
+        locally, the one user's. `client` is the address the request came from (clients.client_address): on a
+        public server what the session takes counts against it (a signed-in user is their own client). Raises
+        AccessError for a missing or malformed key on a public server."""
+        return Session(self, self.owners.workspace(key, user), f"hf-{user}" if user else client)
 
-    def new_key(self) -> str:
-        """A fresh anonymous workspace key."""
-        return self.owners.new_key()
+    def new_key(self, client: str | None = None) -> str:
+        """A fresh anonymous workspace key; on a public server, counted against `client`'s keys per hour."""
+        return self.owners.new_key(client)
+
+    @property
+    def uploads(self):
+        """The files posted to the upload route, held per client (uploads.UploadGuard bounds them)."""
+        return self.owners.uploads
 
     def key_or_new(self, key: str | None) -> str:
         """The browser's key if it is one, else a fresh one (a first visit)."""
@@ -99,12 +107,13 @@ class Engine:
 
 
 def owned(method):
-    """A session method that refuses to run without an owner."""
+    """A session method that refuses to run without an owner, and counts what it takes against the client."""
     @functools.wraps(method)
     def checked(self, *args, **kwargs):
         if self.ws is None:
             raise AccessError(NO_OWNER)
-        return method(self, *args, **kwargs)
+        with acting_as(self.client):
+            return method(self, *args, **kwargs)
     checked.owned = True
     return checked
 
@@ -112,8 +121,8 @@ def owned(method):
 class Session:
     """What one owner can do: their data sets, their runs, the gallery's runs read-only, their shortlist."""
 
-    def __init__(self, engine: Engine, ws):
-        self.engine, self.ws = engine, ws
+    def __init__(self, engine: Engine, ws, client: str | None = None):
+        self.engine, self.ws, self.client = engine, ws, client
         self.owners, self.jobs = engine.owners, engine.jobs
 
     # --- data sets -------------------------------------------------------------------------
@@ -397,7 +406,7 @@ class Session:
         return model, self._vocab(run_id, config)
 
     def _shortlist(self) -> Shortlist:
-        return Shortlist(self.ws.root / "shortlist")  # the folder appears with the first star
+        return self.ws.shortlist()  # within the owner's quota; the folder appears with the first star
 
 
 def owned_methods() -> list[str]:

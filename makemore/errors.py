@@ -1,6 +1,21 @@
 """Exceptions a person can act on: every message says what is wrong and what to do; and how a command
-reports them (one line, never a traceback)."""
+reports them (one line, never a traceback).
+
+A message may reach a visitor of a shared server, so `without_paths` turns the absolute paths an error names
+(the server's root, an owner's folder) into the file's own name.
+"""
+import argparse
+import re
 import sys
+
+# an absolute path of two parts or more, not part of a word, a URL or a relative path ("a/b")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/(?:[^\s/'\"`,;()]+/)+([^\s/'\"`,;()]*)")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute path replaced by its last part ("/srv/users/anon-1f/datasets/pets.txt" ->
+    "pets.txt"): no server path, nor whose folder it is, leaves the server in a message."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "(a server folder)", text)
 
 
 class MakemoreError(Exception):
@@ -49,3 +64,10 @@ def reporting_errors(command, args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A command's argument parser whose usage errors are one line that says where the help is."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")

@@ -32,6 +32,7 @@ from . import __version__
 from .data import BOUNDARY, SPLIT_SEED, Vocab, load_file
 from .errors import CheckpointError, ConfigError
 from .limits import load_limits
+from .models import ARCHITECTURES, get_architecture
 from .sample import generate
 from .store import WEIGHTS, Run
 
@@ -40,7 +41,6 @@ PAGE_FILES = ("index.html", "makemore.js")
 FILES = (*PAGE_FILES, "model.js", "README.md")
 EXPORT_FORMAT = 1  # of model.js; makemore.js refuses another
 RUN_FORMATS = (1, 2)  # config.json formats this exporter reads
-ARCHS = ("bigram", "mlp", "cnn", "rnn", "lstm", "gru", "bow", "transformer")  # those makemore.js implements
 TOLERANCE = 2.5e-5  # the export-time budget; the browser tests allow 1e-4, the rest is left for other lines
 CHECK_LINES = 48
 SMALL = 1024  # tensors this small stay fp32: they cost nothing and checking them costs time
@@ -106,8 +106,9 @@ def check_run(run: Run) -> dict:
         raise CheckpointError(f"The run {run.id} has config format {raw.get('format')!r}, which this makemore "
                               f"({__version__}) cannot read: update makemore, then export again.")
     config = run.read_config()  # an unknown architecture or a damaged config says so here
-    if config["arch"] not in ARCHS:
-        raise CheckpointError(f"The page cannot run a {config['arch']!r} model yet; it runs {', '.join(ARCHS)}.")
+    if not get_architecture(config["arch"]).in_page:
+        runs = ", ".join(a.name for a in ARCHITECTURES.values() if a.in_page)
+        raise CheckpointError(f"The page cannot run a {config['arch']!r} model yet; it runs {runs}.")
     if not run.file(WEIGHTS).is_file():
         raise CheckpointError(f"The run {run.id} has no saved weights yet ({WEIGHTS}): train it until it "
                               "saves a checkpoint (the first evaluation), then export.")

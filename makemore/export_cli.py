@@ -2,14 +2,9 @@
 import argparse
 from pathlib import Path
 
-from .errors import reporting_errors
+from .errors import OneLineParser, reporting_errors
 from .export import export_page
 from .store import Run
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"error: {message} (see python -m makemore export --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:

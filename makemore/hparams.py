@@ -43,6 +43,8 @@ class Hparam:
     flags: tuple = ()  # command-line flags; none: not on the command line
     api: bool = False  # a parameter of the start-a-run API (blank: the architecture's default)
     not_swept: str = ""  # why a sweep grid cannot take it; blank: it can
+    auto: str = ""  # where its value comes from when none is given, if not from a default
+    per_arch: bool = False  # each architecture's spec gives its default (always so for a model hyperparameter)
     name: str = ""  # filled in from the dataclass field
 
     def allowed(self) -> str:
@@ -114,22 +116,26 @@ class TrainConfig:
 
     learning_rate: float = hparam(3e-3, kind=float, words="learning rate", label="learning rate", low=0.0, high=10.0,
                                   open_low=True, rule="above 0 and at most 10 (typical: 1e-3 to 1e-2)",
-                                  flags=("-l", "--learning-rate"), api=True, help="AdamW's peak learning rate")
+                                  flags=("-l", "--learning-rate"), api=True, per_arch=True,
+                                  help="AdamW's peak learning rate")
     batch_size: int = hparam(64, kind=int, words="batch size", label="batch size", low=1, high=65536, step=1,
-                             flags=("-b", "--batch-size"), api=True, help="lines per training step")
+                             flags=("-b", "--batch-size"), api=True, per_arch=True, help="lines per training step")
     weight_decay: float = hparam(0.01, kind=float, words="weight decay", label="weight decay", low=0.0, high=10.0,
-                                 flags=("-w", "--weight-decay"), api=True, help="AdamW's decoupled weight decay")
+                                 flags=("-w", "--weight-decay"), api=True, per_arch=True,
+                                 help="AdamW's decoupled weight decay")
     max_steps: int = hparam(10000, kind=int, words="max steps", label="max steps", low=1, high=None, also=(-1,),
-                            rule="a positive number (or -1 for no limit)", flags=("--max-steps",),
+                            rule="a positive number (or -1 for no limit)", flags=("--max-steps",), per_arch=True,
                             help="training steps (-1: until stopped or the time budget ends)")
     time_budget: float = hparam(0.0, kind=float, words="time budget", label="time budget, seconds", low=0.0,
                                 rule="0 (none) or a positive number of seconds", flags=("--time-budget",),
                                 not_swept="every trial gets --budget seconds", help="stop after this many seconds")
     eval_interval: int = hparam(500, kind=int, words="eval interval", label="evaluate every N steps", low=1,
                                 rule="at least 1 step", flags=("--eval-interval",), api=True,
-                                help="steps between evaluations and checkpoints (default: from the step limit)")
+                                auto="about 20 over the step limit, every 10 to 500 steps (100 without one)",
+                                help="steps between evaluations and checkpoints")
     log_interval: int = hparam(50, kind=int, words="log interval", label="log every N steps", low=1,
-                               rule="at least 1 step", help="steps between loss lines")
+                               rule="at least 1 step", auto="5 per evaluation, at most every 50 steps",
+                               help="steps between loss lines")
     warmup_steps: int = hparam(100, kind=int, words="warm-up steps", label="warm-up steps", low=0,
                                rule="0 or more steps", flags=("--warmup-steps",),
                                help="steps of linear learning-rate warm-up")
@@ -148,7 +154,8 @@ class TrainConfig:
                                 "longer than it saves); falls back to eager if compiling fails")
 
 
-MODEL = {f.name: replace(f.metadata["hparam"], name=f.name) for f in fields(ModelConfig) if "hparam" in f.metadata}
+MODEL = {f.name: replace(f.metadata["hparam"], name=f.name, per_arch=True) for f in fields(ModelConfig)
+         if "hparam" in f.metadata}
 TRAIN = {f.name: replace(f.metadata["hparam"], name=f.name) for f in fields(TrainConfig)}
 ALL = {**MODEL, **TRAIN}
 DEFAULTS = {f.name: f.default for f in fields(ModelConfig) + fields(TrainConfig) if f.default is not MISSING}
@@ -191,7 +198,7 @@ def add_arguments(group, names):
         spec = get(name)
         if not spec.flags:
             continue
-        options = dict(dest=name, default=None, help=f"{spec.help}; {spec.allowed()}")
+        options = dict(dest=name, default=None, help=f"{spec.help}; {spec.allowed()}; default: {blank(spec)}")
         if spec.kind is bool:
             group.add_argument(*spec.flags, action="store_true", **options)
             continue
@@ -209,17 +216,19 @@ def given(args: argparse.Namespace, names) -> dict:
 # --- the page and the API -------------------------------------------------------------------------------
 def describe(specs) -> list[dict]:
     """One plain dict per hyperparameter, for a form: name, label, kind, minimum, maximum (open ends said),
-    step, choices, help, group, which architectures use it and its default for each (from their specs)."""
+    step, choices, help, group, which architectures use it and its default for each (from their specs;
+    None where the value is worked out when none is given, as `auto` says)."""
     rows = []
     for name, spec in ALL.items():
         model = name in MODEL
         users = [a for a in specs if name in a.uses] if model else list(specs)
-        defaults = {a.name: (a.defaults if model else a.training).get(name, DEFAULTS[name]) for a in users}
+        defaults = {a.name: None if spec.auto else (a.defaults if model else a.training).get(name, DEFAULTS[name])
+                    for a in users}
         rows.append({"name": name, "label": spec.label, "kind": spec.kind.__name__, "minimum": spec.low,
                      "maximum": spec.high, "open_minimum": spec.open_low, "open_maximum": spec.open_high,
                      "also": list(spec.also), "step": spec.step, "choices": list(spec.choices), "help": spec.help,
                      "group": "model" if model else "train", "api": spec.api, "used_by": [a.name for a in users],
-                     "defaults": defaults})
+                     "defaults": defaults, "auto": spec.auto, "per_arch": spec.per_arch})
     return rows
 
 
@@ -229,10 +238,15 @@ def api_parameters() -> list[inspect.Parameter]:
             for name, spec in ALL.items() if spec.api]
 
 
+def blank(spec: Hparam) -> str:
+    """What a hyperparameter left blank becomes, in words."""
+    return spec.auto or ("the architecture's default" if spec.per_arch else f"{DEFAULTS[spec.name]!r}")
+
+
 def api_doc() -> str:
     """Their lines for a Google-style docstring's Args section."""
-    return "\n".join(f"{name} ({spec.kind.__name__} | None): {spec.help}; must be {spec.allowed()}. "
-                     "Blank: the architecture's default." for name, spec in ALL.items() if spec.api)
+    return "\n".join(f"{name} ({spec.kind.__name__} | None): {spec.help}; {spec.allowed()}. Blank: {blank(spec)}."
+                     for name, spec in ALL.items() if spec.api)
 
 
 # --- sweeps -----------------------------------------------------------------------------------------------

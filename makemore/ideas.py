@@ -37,6 +37,7 @@ from .errors import ConfigError
 
 MAX_IDEAS = 1000
 MAX_TIME_LIMIT = 60.0
+MAX_CONSTRAINT = 256  # characters of starts_with, ends_with, contains or exclude (a line is at most 256)
 CASES = (None, "as-is", "lower", "title", "upper")
 RANKS = ("logprob", "diverse")
 DIVERSE_FACTORS = (0.7, 1.0, 1.4)  # temperatures of rank="diverse", relative to the requested one
@@ -127,6 +128,9 @@ def check_request(vocab: Vocab, limit: int, count, min_len, max_len, temperature
     for name, text in texts.items():
         if not isinstance(text, str):
             raise ConfigError(f"{name} must be text, not {type(text).__name__}.")
+        if len(text) > MAX_CONSTRAINT:
+            raise ConfigError(f"{name} is at most {MAX_CONSTRAINT} characters (no idea is longer), not "
+                              f"{len(text):,}.")
         unknown = [c for c in dict.fromkeys(text) if c not in vocab.stoi]
         if unknown and name != "exclude":
             raise ConfigError(f"{unknown[0]!r} never occurs in the training data, so the model cannot write it: "

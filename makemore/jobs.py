@@ -5,10 +5,13 @@ disk, so the queue survives a restart; a small scheduler thread starts queued ru
 frees, reaps children that ended, and marks runs whose process vanished as "interrupted".
 
 On a shared server the fair-use rules live here, not in the page, so the API gets them too: jobs
-per owner and on the whole server are capped, a job's memory is estimated before it starts, the
-next slot goes to the owner with the fewest jobs running (an owner holding two slots while another
-waits has the newer job preempted: it checkpoints and queues again), and workers run at a lower
-CPU priority than the web server.
+per owner, per client (every workspace one address uses, clients.py) and on the whole server are
+capped, a job's memory is estimated before it starts, the next slot goes to the client with the
+fewest jobs running (a client holding two slots while another waits has its newer job preempted:
+it checkpoints and queues again), and workers run at a lower CPU priority than the web server.
+
+The scheduler keeps an index of the queued runs (rebuilt from disk at start, then updated wherever a run is
+queued), so a pass costs in proportion to the runs queued or training, not to every run ever made.
 """
 import json
 import os
@@ -29,6 +32,9 @@ from .runs import new_run, prepare
 from .store import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Run, RunState, default_run_name, new_run_id
 from .train import extend_limits
 from .workspace import REPO, Workspace
+
+
+DISK_LOOK_INTERVAL = 10.0  # seconds between looks at free disk (expired uploads, idle workspaces when it is low)
 
 
 def pid_alive(pid) -> bool:
@@ -97,6 +103,7 @@ class JobManager:
         self.children: dict[Path, subprocess.Popen] = {}  # run directory -> the process we started
         self.adopted: dict[Path, int] = {}  # run directory -> pid of a worker left running by an earlier app
         self.preempted: set[Path] = set()  # stopped to free a slot for another owner: queued again on exit
+        self.waiting: dict[Path, float] = {}  # the index of queued runs: run directory -> when it was queued
         self.lock = threading.RLock()
         self.poll_interval = poll_interval
         self.repeat_window = repeat_window
@@ -160,15 +167,29 @@ class JobManager:
         return run_id
 
     def check_room(self, ws: Workspace):
-        """Refuse a new job (QuotaError) over the owner's job cap, the server's queue cap or the disk quota."""
+        """Refuse a new job (QuotaError) over the owner's or the client's job cap, the server's queue cap or the
+        disk quota."""
         limits = self.limits
         mine = sum(s.state in ACTIVE_STATES for s in ws.summaries())
         if limits.max_jobs_per_owner and mine >= limits.max_jobs_per_owner:
             raise QuotaError(f"You already have {mine} runs queued or training, this server's limit: wait for one "
                              "to finish, or stop one.")
-        if limits.max_queue and len(self.queued()) + len(self.active()) >= limits.max_queue:
+        busy = [path for path in self.active() if path.is_dir()] + [run.path for run in self._queued_runs()]
+        if limits.max_jobs_per_client and limits.public:
+            client = self.owners.ledger.link(ws.owner)
+            theirs = sum(self.client_of(path) == client for path in busy)
+            if theirs >= limits.max_jobs_per_client:
+                raise QuotaError(f"The workspaces used from your address already have {theirs} runs queued or "
+                                 "training, this server's limit per visitor: wait for one to finish, or stop one.")
+        if limits.max_queue and len(busy) >= limits.max_queue:
             raise QuotaError("The demo is busy: every training slot and the queue are full. Try again in a minute.")
         ws.check_quota()
+
+    def client_of(self, run_path: Path) -> str:
+        """Whose allowance a run counts to: its owner's client (the local user's runs: "local")."""
+        if run_path.parent == self.ws.runs:
+            return self.ws.owner
+        return self.owners.ledger.client_of(run_path.parent.parent.name)
 
     def check_memory(self, run: Run):
         if not self.limits.max_job_memory_mb:
@@ -194,6 +215,7 @@ class JobManager:
             status = run.status()
             if status.state == RunState.QUEUED:
                 run.update_status(state=RunState.STOPPED)
+                self.waiting.pop(run.path, None)
                 return RunState.STOPPED.value
             if status.state != RunState.RUNNING:
                 return status.state.value
@@ -255,9 +277,13 @@ class JobManager:
             if run_id in self.owners.published():
                 self.owners.publish(ws, run_id, published=False)
             remove_tree(run.path)
+            self.waiting.pop(run.path, None)
 
     def _enqueue(self, run: Run):
-        run.update_status(state=RunState.QUEUED, queued_at=time.time(), error=None, pid=None, retryable=None)
+        now = time.time()
+        run.update_status(state=RunState.QUEUED, queued_at=now, error=None, pid=None, retryable=None)
+        with self.lock:
+            self.waiting[run.path] = now
 
     def check_data(self, ws: Workspace, config: dict):
         """The run's data set must still be there with the content it was trained on."""
@@ -281,39 +307,47 @@ class JobManager:
         return [run.id for run in self._queued_runs()]
 
     def _queued_runs(self) -> list[Run]:
-        waiting = [(s.status.queued_at or 0, ws.run(s.id)) for ws in self.owners.workspaces()
-                   for s in ws.summaries() if s.state == RunState.QUEUED]
-        return [run for _, run in sorted(waiting, key=lambda pair: pair[0])]
+        """The queued runs, oldest first, from the index; a run no longer queued on disk (stopped, deleted)
+        leaves it."""
+        with self.lock:
+            for path in list(self.waiting):
+                if not path.is_dir() or Run(path).status().state != RunState.QUEUED:
+                    del self.waiting[path]
+            return [Run(path) for path, _ in sorted(self.waiting.items(), key=lambda pair: pair[1])]
 
     def schedule(self):
-        """Reap ended jobs, then start queued runs while slots are free, the owner with fewest jobs first."""
+        """Reap ended jobs, then start queued runs while slots are free, the client with fewest jobs first."""
         with self.lock:
             self._reap()
-            running = [path.parent for path in self.active()]
-            for run in sorted(self._queued_runs(), key=lambda r: running.count(r.path.parent)):
+            running = [self.client_of(path) for path in self.active()]
+            for run in sorted(self._queued_runs(), key=lambda r: running.count(self.client_of(r.path))):
                 if len(running) >= self.limits.max_jobs:
                     self._preempt_for(run, running)
                     break
                 self._launch(run)
-                running.append(run.path.parent)
+                running.append(self.client_of(run.path))
 
-    def _preempt_for(self, waiting: Run, running: list[Path]):
-        """A waiting owner with no job running while another holds two slots or more: the other's newest job
+    def _preempt_for(self, waiting: Run, running: list[str]):
+        """A waiting client with no job running while another holds two slots or more: the other's newest job
         checkpoints and goes back to the queue."""
-        if not running or waiting.path.parent in running or not self.limits.public:
+        if not running or self.client_of(waiting.path) in running or not self.limits.public:
             return
         hog = max(set(running), key=running.count)
-        if running.count(hog) < 2 or any(path.parent == hog for path in self.preempted):
+        if running.count(hog) < 2 or any(self.client_of(path) == hog for path in self.preempted):
             return
-        newest = max((path for path in self.active() if path.parent == hog), key=lambda p: Run(p).status().started or 0)
+        newest = max((path for path in self.active() if self.client_of(path) == hog),
+                     key=lambda p: Run(p).status().started or 0)
         self.preempted.add(newest)
         self._signal_stop(Run(newest), None)
 
     def _loop(self):
+        last_look = 0.0
         while not self._stop.wait(self.poll_interval):
             try:
                 self.schedule()
-                self.owners.evict_idle(shutil.disk_usage(self.owners.root).free)
+                if time.monotonic() - last_look > DISK_LOOK_INTERVAL:  # a look at every owner: not every pass
+                    last_look = time.monotonic()
+                    self.owners.evict_idle(shutil.disk_usage(self.owners.root).free)
             except Exception as e:  # keep scheduling whatever one run did
                 print(f"makemore scheduler: {type(e).__name__}: {e}", file=sys.stderr)
 
@@ -333,8 +367,10 @@ class JobManager:
         try:
             data_file = self.data_file(run)
         except DataError as e:
+            self.waiting.pop(run.path, None)
             run.update_status(state=RunState.STOPPED, error=str(e))
             return
+        self.waiting.pop(run.path, None)
         run.update_status(state=RunState.RUNNING, pid=None)
         threads = str(self.threads_per_job)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
@@ -380,11 +416,14 @@ class JobManager:
         run.clear_stop()
 
     def recover(self):
-        """At start: adopt workers still training, mark runs whose process is gone as interrupted."""
+        """At start: index the queued runs, adopt workers still training, mark runs whose process is gone as
+        interrupted."""
         with self.lock:
             for ws in self.owners.workspaces():
                 for run in ws.list_runs():
                     status = run.status()
+                    if status.state == RunState.QUEUED:
+                        self.waiting[run.path] = status.queued_at or 0.0
                     if status.state != RunState.RUNNING or run.path in self.children:
                         continue
                     if is_worker_of(status.pid, run):

@@ -53,6 +53,13 @@ _LOCAL = dict(
     max_owner_bytes=0,  # disk an owner's uploads and runs may use
     idle_workspace_seconds=0,  # anonymous workspaces idle this long may be removed when disk runs low
     min_free_bytes=0,  # ... that is, when less than this is free
+    max_jobs_per_client=0,  # queued or running jobs of every workspace one client (address) uses; 0 = no cap
+    max_datasets_per_client=0,
+    max_client_bytes=0,  # disk the workspaces of one client may use together
+    max_keys_per_client=0,  # workspace keys one client may get from /new_workspace per hour
+    max_upload_files_per_client=0,  # files one client may have in the upload area at once
+    max_upload_bytes_per_client=0,  # ... and their bytes
+    upload_lifetime_seconds=3600,  # an uploaded file is removed this long after it came
 )
 _PUBLIC = dict(
     max_upload_bytes=5_000_000,
@@ -73,6 +80,13 @@ _PUBLIC = dict(
     max_owner_bytes=200_000_000,
     idle_workspace_seconds=7 * 24 * 3600,
     min_free_bytes=2_000_000_000,
+    max_jobs_per_client=4,  # a fifth of the queue: whatever one address does, another can always get in
+    max_datasets_per_client=20,
+    max_client_bytes=400_000_000,
+    max_keys_per_client=20,
+    max_upload_files_per_client=10,
+    max_upload_bytes_per_client=20_000_000,
+    upload_lifetime_seconds=600,
 )
 
 
@@ -96,6 +110,13 @@ class Limits:
     max_owner_bytes: int
     idle_workspace_seconds: float
     min_free_bytes: int
+    max_jobs_per_client: int = 0
+    max_datasets_per_client: int = 0
+    max_client_bytes: int = 0
+    max_keys_per_client: int = 0
+    max_upload_files_per_client: int = 0
+    max_upload_bytes_per_client: int = 0
+    upload_lifetime_seconds: float = 3600
     public: bool = False
 
 

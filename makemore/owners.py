@@ -15,17 +15,21 @@ import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace as _replace
 from pathlib import Path
 
+from .clients import Ledger
 from .errors import AccessError, CheckpointError, ConfigError
 from .limits import Limits, load_limits
 from .store import (INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_bytes,
                     atomic_write_json, check_name, new_run_id, read_json)
+from .uploads import Uploads
 from .workspace import Workspace
 
 KEY = re.compile(r"^mk-[A-Za-z0-9_-]{32}$")
 LAST_SEEN = ".last_seen"
+CACHED_WORKSPACES = 64  # Workspace objects kept in memory (each caches its runs' models); the rest are made again
 
 
 class Owners:
@@ -36,7 +40,9 @@ class Owners:
         self.users = self.root / "users"
         self.gallery_file = self.root / "gallery.json"
         self._lock = threading.RLock()
-        self._spaces: dict[str, Workspace] = {}
+        self._spaces: OrderedDict[str, Workspace] = OrderedDict()  # least recently used first
+        self.ledger = Ledger(self.root, self.limits)
+        self.uploads = Uploads(self.limits)  # files posted to Gradio's upload route (uploads.UploadGuard)
 
     @property
     def public(self) -> bool:
@@ -51,9 +57,11 @@ class Owners:
         return path.read_text().strip()
 
     # --- whose workspace ------------------------------------------------------------------
-    @staticmethod
-    def new_key() -> str:
-        """A fresh anonymous workspace key (what the browser keeps, and an API client passes as `workspace`)."""
+    def new_key(self, client: str | None = None) -> str:
+        """A fresh anonymous workspace key (what the browser keeps, and an API client passes as `workspace`);
+        with `client`, counted against that client's keys per hour (QuotaError beyond)."""
+        if self.public:
+            self.ledger.mint(client)
         return "mk-" + secrets.token_urlsafe(24)
 
     def workspace(self, key: str | None = None, user: str | None = None) -> Workspace:
@@ -75,10 +83,19 @@ class Owners:
         return ws
 
     def _get(self, owner: str) -> Workspace:
+        """An owner's Workspace: kept in a bounded cache once the owner has a folder; an owner with nothing on
+        disk (any made-up key) gets a fresh object that nothing keeps."""
         with self._lock:
-            if owner not in self._spaces:
-                self._spaces[owner] = Workspace(self.users / owner, self.limits, owner=owner, base=self.base)
-            return self._spaces[owner]
+            if owner in self._spaces:
+                self._spaces.move_to_end(owner)
+                return self._spaces[owner]
+            ws = Workspace(self.users / owner, self.limits, owner=owner, base=self.base)
+            ws.ledger = self.ledger if self.public else None
+            if ws.root.is_dir():
+                self._spaces[owner] = ws
+                while len(self._spaces) > CACHED_WORKSPACES:
+                    self._spaces.popitem(last=False)
+            return ws
 
     def workspaces(self) -> list[Workspace]:
         """Every workspace on the server, the base first (the scheduler's view)."""
@@ -194,9 +211,11 @@ class Owners:
 
     # --- idle anonymous workspaces ---------------------------------------------------------------
     def evict_idle(self, free_bytes: int, now: float | None = None) -> list[str]:
-        """When disk runs low, remove anonymous workspaces idle for longer than the limit, oldest first.
-        Signed-in owners' work and published runs are kept. Returns the owners removed."""
+        """When disk runs low, remove anonymous workspaces idle for longer than the limit, oldest first, after
+        the uploads no event kept (expired ones go whatever the disk). Signed-in owners' work and published runs
+        are kept. Returns the owners removed."""
         limits, now = self.limits, now or time.time()
+        free_bytes += self.uploads.free(free_bytes, now)
         if not (limits.min_free_bytes and limits.idle_workspace_seconds) or free_bytes >= limits.min_free_bytes:
             return []
         publishers = set(self.published().values())
@@ -215,6 +234,7 @@ class Owners:
             shutil.rmtree(ws.root, ignore_errors=True)
             with self._lock:
                 self._spaces.pop(ws.owner, None)
+            self.ledger.forget(ws.owner)
             removed.append(ws.owner)
         return removed
 

@@ -23,7 +23,7 @@ from safetensors.torch import save as save_safetensors
 
 from . import __version__
 from .data import Vocab
-from .errors import CheckpointError, ConfigError, UnsafeNameError
+from .errors import CheckpointError, ConfigError, UnsafeNameError, without_paths
 from .models import ARCHITECTURES, ModelConfig, build_model, validate
 
 CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
@@ -32,6 +32,8 @@ CONFIG, WEIGHTS, LAST, METRICS, STATUS, SAMPLES, STOP = (
 INIT = "init.safetensors"  # weights a new run starts from (a fork of another run, or fine-tuning)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_RUN_NAME = 60
+MAX_ERROR = 1000  # characters of a run's recorded error
+_MARKUP = re.compile(r"[\[\]<>`]|://|www\.", re.IGNORECASE)
 
 
 class RunState(str, Enum):
@@ -134,11 +136,15 @@ def default_run_name(dataset, arch, created: float, shipped: bool = False) -> st
 
 
 def check_run_name(name) -> str:
-    """A run's human name, stripped: 1 to 60 printable characters (any script); raises ConfigError."""
+    """A run's human name, stripped: 1 to 60 printable characters (any script), none of them markup that could
+    make a name a link or a tag where it is shown (brackets, angle brackets, backticks, a URL); raises ConfigError."""
     text = name.strip() if isinstance(name, str) else ""
     if not text or len(text) > MAX_RUN_NAME or not text.isprintable():
         raise ConfigError(f"A run name is 1 to {MAX_RUN_NAME} printable characters (letters, digits, spaces, "
                           f"punctuation; no line breaks or tabs), not {str(name)[:80]!r}.")
+    if _MARKUP.search(text):
+        raise ConfigError(f"A run name cannot hold [ ] < > ` or a web address (it is shown to others as plain "
+                          f"text): {text!r}. Use other characters.")
     return text
 
 
@@ -347,6 +353,8 @@ class Run:
         for key in ("best_test_loss", "tokens_per_s"):
             if key in changes:
                 changes[key] = finite_or_none(changes[key])
+        if isinstance(changes.get("error"), str):  # shown to everyone once the run is published
+            changes["error"] = without_paths(changes["error"])[:MAX_ERROR]
         status = dataclasses.replace(current, **changes, updated=time.time())
         atomic_write_json(self.file(STATUS), status.to_dict())
         return status

@@ -6,15 +6,10 @@ import argparse
 import os
 
 from . import hparams
-from .errors import reporting_errors
+from .errors import OneLineParser, reporting_errors
 from .models import ARCHITECTURES
 from .sweep import SCHEDULERS, import_ray, plan_sweep, run_sweep
 from .workspace import runs_folder
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"error: {message} (see python -m makemore sweep --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -8,17 +8,42 @@ through the base. Uploads are validated first, then stored under a safe name, wi
 """
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from .data import SPLIT_SEED, Dataset, decode_text, load_bytes, load_file
 from .errors import CheckpointError, DataError, MakemoreError, QuotaError
 from .limits import Limits, load_limits
+from .shortlist import Shortlist
 from .store import Run, RunSummary, atomic_write_bytes, check_name, list_runs, migrate_legacy, sanitize_name
 from .tables import TABLE_SUFFIXES, read_rows, to_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = ("names", "companies", "names-or-companies")
 STORED = (".txt", ".jsonl")  # plain lines; labelled lines ({"text", "label"} per line, makemore/tables.py)
+CACHED_DATASETS = 8  # parsed data sets kept in memory, for every workspace together
+_parsed: "OrderedDict[tuple, Dataset]" = OrderedDict()  # (path, mtime, size) -> Dataset, least recently used first
+_parsed_lock = threading.Lock()
+
+
+def parsed_dataset(path: Path, limits: Limits) -> Dataset:
+    """A data set file parsed once and shared by every workspace (the bundled ones above all), until it changes;
+    at most CACHED_DATASETS are kept, so memory does not grow with the number of visitors."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _parsed_lock:
+        if key in _parsed:
+            _parsed.move_to_end(key)
+            return _parsed[key]
+    dataset = load_file(path, SPLIT_SEED, limits)
+    with _parsed_lock:
+        for old in [k for k in _parsed if k[0] == key[0]]:
+            del _parsed[old]
+        _parsed[key] = dataset
+        while len(_parsed) > CACHED_DATASETS:
+            _parsed.popitem(last=False)
+    return dataset
 
 
 def default_root() -> Path:
@@ -54,13 +79,14 @@ class Workspace:
         self.root = Path(root or default_root()).resolve()
         self.limits = limits or load_limits()
         self.owner, self.base = owner, base
+        self.ledger = None  # on a public server, the per-client allowances (clients.Ledger) this owner counts to
         self.datasets = self.root / "datasets"
         self.runs = runs_folder(self.root)
         if base is None:  # a visitor's folders appear with their first upload or run, not their first visit
             self.datasets.mkdir(parents=True, exist_ok=True)
             self.runs.mkdir(parents=True, exist_ok=True)
             seed(self.root)
-        self._cache, self._models = {}, {}
+        self._models = {}
         for run in list_runs(self.runs):
             migrate_legacy(run)
 
@@ -92,13 +118,8 @@ class Workspace:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
 
     def load_dataset(self, name: str) -> Dataset:
-        """The validated data set, cached until its file changes."""
-        path = self.dataset_path(name)
-        key = (path, path.stat().st_mtime_ns, path.stat().st_size)
-        if key not in self._cache:
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != path}
-            self._cache[key] = load_file(path, SPLIT_SEED, self.limits)
-        return self._cache[key]
+        """The validated data set, parsed once for every workspace until its file changes."""
+        return parsed_dataset(self.dataset_path(name), self.limits)
 
     def save_upload(self, filename: str, raw: bytes, text_column=None, label_column=None) -> str:
         """Validate an uploaded file and store it; returns its data set name. Raises DataError or QuotaError."""
@@ -145,6 +166,12 @@ class Workspace:
         if limits.max_owner_bytes and self.disk_bytes() + extra_bytes > limits.max_owner_bytes:
             raise QuotaError(f"Your workspace would go over its {limits.max_owner_bytes / 1e6:.0f} MB of disk: "
                              "delete runs or data sets you no longer need.")
+        if self.ledger is not None:
+            self.ledger.check_storage(self.owner, extra_bytes, new_dataset)
+
+    def shortlist(self) -> Shortlist:
+        """This owner's shortlist of starred ideas (its folder appears with the first star), within the quota."""
+        return Shortlist(self.root / "shortlist", check_quota=lambda extra: self.check_quota(extra_bytes=extra))
 
     def delete_dataset(self, name: str):
         if name in BUNDLED:

@@ -99,3 +99,13 @@ def test_nothing_outside_models_names_an_architecture_or_imports_a_model_class()
         assert not literals & names, f"{path.name} names {literals & names}"
         modules = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not {m for m in modules if ".models." in f".{m}." and not m.endswith("models")}, path.name
+
+
+def test_a_spec_naming_an_undeclared_hyperparameter_is_refused_at_registration():
+    from dataclasses import replace
+
+    for bad in (dict(uses=("n_embd", "width")), dict(defaults={"width": 3}), dict(training={"lr": 0.1}),
+                dict(training={"seed": 1})):  # the seed is one for every architecture, not each one's own
+        with pytest.raises(ConfigError, match="does not declare"):
+            models.register(replace(toy_architecture.SPEC, name="bad", **bad))
+    assert "bad" not in models.ARCHITECTURES

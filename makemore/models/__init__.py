@@ -42,9 +42,11 @@ def register(spec: Architecture) -> Architecture:
     """Add an architecture (or replace the one of its name); the registry stays ordered by rank, then name."""
     if not isinstance(spec, Architecture):
         raise ConfigError(f"register() takes an Architecture, not {type(spec).__name__}.")
-    unknown = [n for n in spec.uses if n not in hparams.MODEL]
+    unknown = [n for n in (*spec.uses, *spec.defaults) if n not in hparams.MODEL]
+    unknown += [n for n in spec.training if n not in hparams.TRAIN or not hparams.TRAIN[n].per_arch]
     if unknown:
-        raise ConfigError(f"{spec.name} uses unknown hyperparameters {unknown}: declare them in makemore/hparams.py.")
+        raise ConfigError(f"{spec.name} names hyperparameters {unknown} that makemore/hparams.py does not declare "
+                          "(per architecture, for its training options).")
     entries = {**ARCHITECTURES, spec.name: spec}
     ARCHITECTURES.clear()
     ARCHITECTURES.update(sorted(entries.items(), key=lambda item: (item[1].rank, item[0])))

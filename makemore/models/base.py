@@ -47,7 +47,8 @@ class Architecture:
         (name, module, "output" or "input", "tanh" or "gelu");
     views: the Look inside views that apply; hidden_layer: what hidden_activations shows, in words;
     pretrain_seconds: the shipped checkpoint's budget when it converges long before scripts/pretrain.py's;
-    rank: its place in lists (lower first).
+    rank: its place in lists (lower first);
+    in_page: the static page's makemore.js (makemore/web) runs it, so a run of it can be exported as a page.
     """
 
     name: str
@@ -65,6 +66,7 @@ class Architecture:
     hidden_layer: str = "the input of the output layer"
     pretrain_seconds: float | None = None
     rank: int = 100
+    in_page: bool = False
 
 
 class CharModel(nn.Module):

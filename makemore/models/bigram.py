@@ -29,4 +29,5 @@ def table_rows(model) -> tuple[torch.Tensor, str]:
 SPEC = Architecture("bigram", Bigram, "Bigram (count table)", (), {},
                     dict(learning_rate=0.3, batch_size=256, weight_decay=0.0, max_steps=10000),
                     embedding=table_rows, embedding_kind="bigram",
-                    views=tuple(v for v in ALL_VIEWS if v != "hidden_activations"), pretrain_seconds=60, rank=0)
+                    views=tuple(v for v in ALL_VIEWS if v != "hidden_activations"), pretrain_seconds=60,
+                    rank=0, in_page=True)

@@ -46,4 +46,4 @@ class BoW(CharModel):
 SPEC = Architecture("bow", BoW, "Bag of words", ("n_layer", "n_embd", "n_embd2", "dropout"),
                     dict(n_layer=2, n_embd=64, n_embd2=128, dropout=0.0),
                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000),
-                    hidden_layer="the last block's output (the residual stream the head reads)", rank=6)
+                    hidden_layer="the last block's output (the residual stream the head reads)", rank=6, in_page=True)

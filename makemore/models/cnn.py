@@ -63,4 +63,5 @@ def watch(model) -> list:
 SPEC = Architecture("cnn", CNN, "CNN (WaveNet 2016)", ("n_layer", "n_embd2", "dropout"),
                     dict(n_layer=3, n_embd2=96, dropout=0.1),
                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=16000), check,
-                    watch=watch, hidden_layer="the final layer norm's output after the convolution stack", rank=2)
+                    watch=watch, hidden_layer="the final layer norm's output after the convolution stack",
+                    rank=2, in_page=True)

@@ -61,4 +61,4 @@ def watch(model) -> list:
 SPEC = Architecture("mlp", MLP, "MLP (Bengio 2003)", ("n_embd", "n_embd2", "context", "dropout"),
                     dict(n_embd=24, n_embd2=256, context=6, dropout=0.1),
                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.01, max_steps=20000),
-                    activations=one_layer, watch=watch, hidden_layer="the tanh hidden layer", rank=1)
+                    activations=one_layer, watch=watch, hidden_layer="the tanh hidden layer", rank=1, in_page=True)

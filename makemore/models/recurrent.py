@@ -63,9 +63,10 @@ RECURRENT_TRAINING = dict(learning_rate=3e-3, batch_size=64, weight_decay=0.1, m
 USES = ("n_layer", "n_embd", "n_embd2", "dropout")
 SPECS = [
     Architecture("rnn", RNN, "RNN (Mikolov 2010)", USES, dict(n_layer=1, n_embd=64, n_embd2=256, dropout=0.1),
-                 RECURRENT_TRAINING, hidden_layer="the recurrent hidden state h", rank=3),
+                 RECURRENT_TRAINING, hidden_layer="the recurrent hidden state h", rank=3, in_page=True),
     Architecture("lstm", LSTM, "LSTM (Graves 2014)", USES, dict(n_layer=1, n_embd=64, n_embd2=160, dropout=0.3),
-                 RECURRENT_TRAINING, hidden_layer="the LSTM hidden state h (its output, not the cell)", rank=4),
+                 RECURRENT_TRAINING, hidden_layer="the LSTM hidden state h (its output, not the cell)",
+                 rank=4, in_page=True),
     Architecture("gru", GRU, "GRU (Cho 2014)", USES, dict(n_layer=1, n_embd=64, n_embd2=160, dropout=0.3),
-                 RECURRENT_TRAINING, hidden_layer="the GRU hidden state h", rank=5),
+                 RECURRENT_TRAINING, hidden_layer="the GRU hidden state h", rank=5, in_page=True),
 ]

@@ -118,4 +118,5 @@ SPEC = Architecture("transformer", Transformer, "Transformer (GPT)", ("n_layer",
                     dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1),
                     dict(learning_rate=3e-3, batch_size=64, weight_decay=0.05, max_steps=20000), check,
                     activations=activations, views=(*ALL_VIEWS, "attention_map"),
-                    hidden_layer="the final layer norm's output (the residual stream the head reads)", rank=7)
+                    hidden_layer="the final layer norm's output (the residual stream the head reads)",
+                    rank=7, in_page=True)

@@ -9,13 +9,15 @@ queued or running run.
 import os
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..engine import Engine
 from ..errors import MakemoreError
 from ..limits import Limits
+from ..uploads import UploadGuard
 from . import assistant, compare_tab, data_tab, ideas_tab, lookinside_tab, sample_tab, train_tab
-from .common import (PRIVATE, Context, PageLoad, dataset_refresh, dataset_update, on_page_load, run_refresh, run_update,
-                     runs_update)
+from .common import (PRIVATE, Context, PageLoad, dataset_refresh, dataset_update, friendly, on_page_load,
+                     request_client, run_refresh, run_update, runs_update)
 
 INTRO = """# makemore playground
 Character-level language models that *make more* of what you give them: feed in a list of names (or company
@@ -86,7 +88,7 @@ def build_demo(engine: Engine | None = None) -> gr.Blocks:
                     module.create_tab(ctx, tabs[name]) if module is lookinside_tab else module.create_tab(ctx)
         wire_tabs(ctx, tabs)
         wire_page_load(ctx, demo)
-        gr.api(new_workspace(engine), api_name="new_workspace")
+        gr.api(friendly(new_workspace(engine)), api_name="new_workspace")
         assistant.build(ctx)
     demo.ctx = ctx
     return demo
@@ -186,10 +188,10 @@ def wire_page_load(ctx: Context, demo: gr.Blocks):
 
 
 def new_workspace(engine: Engine):
-    def new_workspace() -> str:
+    def new_workspace(request: gr.Request) -> str:
         """A fresh anonymous workspace key. Pass it as `workspace` to every other endpoint: your data sets and
         runs are then yours alone (on a public server; locally there is one workspace and no key is needed)."""
-        return engine.new_key()
+        return engine.new_key(request_client(request))
     return new_workspace
 
 
@@ -198,9 +200,12 @@ def oauth_enabled() -> bool:
     return bool(os.environ.get("OAUTH_CLIENT_ID"))
 
 
-def launch_options(limits: Limits) -> dict:
-    """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped."""
-    return dict(max_file_size=limits.max_upload_bytes, theme=THEME, css=CSS, head=HEAD)
+def launch_options(engine: Engine) -> dict:
+    """launch() arguments: no folder of the server is served (downloads are made per request), uploads capped per
+    file, and per client on a public server (uploads.UploadGuard)."""
+    guard = [Middleware(UploadGuard, uploads=engine.uploads)] if engine.public else []
+    return dict(max_file_size=engine.limits.max_upload_bytes, theme=THEME, css=CSS, head=HEAD,
+                app_kwargs={"middleware": guard})
 
 
 def queue_options(limits: Limits) -> dict:

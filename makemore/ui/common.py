@@ -27,8 +27,9 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..clients import client_address, trusted_proxies
 from ..engine import NO_OWNER, Engine, Session
-from ..errors import AccessError, MakemoreError
+from ..errors import AccessError, MakemoreError, without_paths
 from ..limits import usable_cpus
 from .vocabulary import VOCABULARY
 
@@ -79,8 +80,9 @@ class Context:
 
     def owned(self, fn, quiet_outputs: int | None = None):
         """`fn` as an event handler that knows its visitor: it takes `workspace` (the key) as its last input
-        (the page sends `ctx.key`; API clients pass it by name) and the signed-in user's profile, which Gradio
-        injects and nobody can forge; while it runs, `ctx.session` is that visitor's session."""
+        (the page sends `ctx.key`; API clients pass it by name), and the signed-in user's profile and the request,
+        which Gradio injects and nobody can forge; while it runs, `ctx.session` is that visitor's session, and
+        what it takes counts to the visitor's client (clients.py)."""
         signature = inspect.signature(fn)
         params = list(signature.parameters.values())
         variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
@@ -88,14 +90,15 @@ class Context:
                                     annotation=gr.OAuthProfile | None)
         workspace = inspect.Parameter("workspace", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                       annotation=str | None)
-        params = [profile, *params] if variadic else [profile, *params, workspace]
+        request = inspect.Parameter("client_request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+        params = [profile, request, *params] if variadic else [profile, request, *params, workspace]
 
         @functools.wraps(fn)
-        def wrapper(profile, *args):
+        def wrapper(profile, request, *args):
             *args, key = args if args else ("",)
             user = getattr(profile, "username", None) if profile is not None else None
             try:
-                session = self.engine.session(key, user)
+                session = self.engine.session(key, user, request_client(request))
             except MakemoreError as e:  # no key, or not a key: said to the caller, whatever the handler
                 if quiet_outputs is not None:  # a page's own event (a timer) before the page has its key
                     return gr.skip() if quiet_outputs == 1 else (gr.skip(),) * quiet_outputs
@@ -107,7 +110,7 @@ class Context:
                 VISITOR.reset(token)
         wrapper.__signature__ = signature.replace(parameters=params)
         wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
-                                   "workspace": str | None}
+                                   "client_request": gr.Request, "workspace": str | None}
         return wrapper
 
     @contextlib.contextmanager
@@ -131,11 +134,11 @@ class Context:
         by name and returns updates keyed by name (any subset of `writes`). A private, owned page event."""
         names = {self.manager[n]: n for n in reads}
 
-        def named(values, profile: gr.OAuthProfile | None = None):
+        def named(values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
             key = values.pop(self.key, None)
             by_name = {names[c]: v for c, v in values.items()}
             handler = self.owned(lambda: fn(by_name), quiet_outputs=len(writes))
-            updates = handler(profile, key)
+            updates = handler(profile, request, key)
             if not isinstance(updates, dict):
                 return updates
             return {self.manager[n]: u for n, u in updates.items()}
@@ -194,6 +197,13 @@ def bound(fn, ctx: Context):
     return call
 
 
+def request_client(request: gr.Request | None) -> str | None:
+    """The client address of a request: its socket peer, or what a trusted proxy says (clients.client_address)."""
+    if request is None or getattr(request, "client", None) is None:
+        return None
+    return client_address(request.client.host, request.headers.get("x-forwarded-for"), trusted_proxies())
+
+
 def check_vocabulary(fn, api_name: str):
     """Every parameter of an endpoint comes from the documented list (makemore/ui/vocabulary.py)."""
     unknown = [p for p in inspect.signature(fn).parameters if p not in VOCABULARY]
@@ -232,7 +242,7 @@ def friendly(fn):
         except gr.Error:
             raise
         except MakemoreError as e:
-            raise gr.Error(str(e), duration=20, print_exception=False) from None
+            raise gr.Error(without_paths(str(e)), duration=20, print_exception=False) from None
         except Exception as e:
             raise gr.Error(unexpected(e), duration=20, print_exception=False) from None
     return wrapper
@@ -242,7 +252,8 @@ def unexpected(e: Exception) -> str:
     """The message for a bug (its traceback goes to the server log)."""
     traceback.print_exc(file=sys.stderr)
     detail = e.strerror if isinstance(e, OSError) and e.strerror else e  # an OSError's text names a server path
-    return f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, reload the page."
+    return without_paths(f"Something went wrong ({type(e).__name__}: {detail}). Try again; if it keeps happening, "
+                         "reload the page.")
 
 
 def in_page(fn, keep: int):
@@ -254,7 +265,7 @@ def in_page(fn, keep: int):
         try:
             result = fn(*args, **kwargs)
         except MakemoreError as e:
-            outputs = (*[gr.skip()] * keep, error(str(e)))
+            outputs = (*[gr.skip()] * keep, error(without_paths(str(e))))
         except Exception as e:
             outputs = (*[gr.skip()] * keep, error(unexpected(e)))
         else:

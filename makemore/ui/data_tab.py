@@ -147,6 +147,9 @@ def store_in_page(ctx: Context, path, text_column=None, label_column=None):
     uploaded without columns is shown for its columns first; with them (or a .txt file) it is stored."""
     if not path:
         return (*[gr.skip()] * 7, "")
+    if not Path(path).is_file():  # the server removes uploads after a while (uploads.py)
+        raise DataError(f"{Path(path).name} is no longer on the server (uploads are kept for a few minutes): "
+                        "upload it again, then pick its columns.")
     if Path(path).suffix.lower() in TABLE_SUFFIXES and text_column is None:
         return (gr.skip(), gr.skip(), *table_columns(ctx, path), path, note(
             f"**{markdown_text(Path(path).name)}** is a table: pick its text column (and, if you like, a label "

@@ -44,7 +44,7 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     elif state == "running":
         line = f"**Training** {head} · step {status.step:,} · {best_text}"
     elif state in ("failed", "interrupted"):
-        line = f"**{state.capitalize()}** at step {status.step:,}: {status.error or ''} {head}"
+        line = f"**{state.capitalize()}** at step {status.step:,}: {markdown_text(status.error or '')} {head}"
     else:
         line = f"**{state.capitalize()}** at step {status.step:,} · {best_text} · {head}"
     return line, progress_bar(status)
