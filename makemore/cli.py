@@ -27,7 +27,12 @@ RUN_FLAGS = [n for n in hparams.TRAIN if n not in OPTIMIZER_FLAGS]  # max steps,
 def parser() -> argparse.ArgumentParser:
     """The classic flags; those of hyperparameters come from their declarations (makemore/hparams.py)."""
     p = OneLineParser(prog="python -m makemore", description="Make more of what is in a file of lines.")
-    p.add_argument("-i", "--input-file", default="datasets/names.txt", help="one example per line")
+    p.add_argument("-i", "--input-file", default="datasets/names.txt",
+                   help="one example per line (.txt), or a table (.csv, .tsv, .jsonl: see --text-column)")
+    p.add_argument("--text-column", default=None,
+                   help="a table's column of lines (default: the one obvious text column, e.g. 'name')")
+    p.add_argument("--label-column", default=None,
+                   help="a table's column of labels: the model learns lines per label (default: a column 'label')")
     p.add_argument("-o", "--work-dir", default="out", help="the run directory to write (or read with --sample-only)")
     p.add_argument("--type", default=None, choices=list(ARCHITECTURES),
                    help=f"the architecture (default: {DEFAULT_ARCH}, or that of --init-from)")
@@ -49,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--num-samples", type=int, default=50)
     g.add_argument("--prefix", default="", help="every sample starts with this")
+    g.add_argument("--label", default=None, help="a labelled run: samples of this label (default: any)")
     hparams.add_arguments(p.add_argument_group("model (defaults depend on --type)"), MODEL_FLAGS)
     hparams.add_arguments(p.add_argument_group("optimization (defaults depend on --type)"), OPTIMIZER_FLAGS)
     return p
@@ -58,7 +64,7 @@ def print_samples(run: Run, args, device, dataset=None):
     model, config = run.load_model(device)
     samples = generate(model, run.vocab(config), num_samples=args.num_samples, temperature=args.temperature,
                        top_k=args.top_k if args.top_k > 0 else None, top_p=args.top_p, prefix=args.prefix,
-                       seed=TrainConfig.seed if args.seed is None else args.seed, device=device)
+                       seed=TrainConfig.seed if args.seed is None else args.seed, device=device, label=args.label)
     if dataset is not None:
         mark_origin(samples, dataset)
     for origin, title in (("train", "in train"), ("test", "in test"), ("new", "new"), ("?", "samples")):
@@ -90,7 +96,7 @@ def run_cli(args) -> int:
     run = Run(args.work_dir)
     migrate_legacy(run)
     if args.sample_only:
-        print_samples(run, args, device, matching_dataset(run, args.input_file, limits))
+        print_samples(run, args, device, matching_dataset(run, args.input_file, limits, args))
         return 0
     if run.exists() and not args.resume:
         print(f"error: {run.path} already holds a run; pass --resume to continue it, or choose another -o.",
@@ -101,31 +107,32 @@ def run_cli(args) -> int:
     dataset = resume_run(run, args, limits) if args.resume else create_cli_run(run, args, limits)
     config = run.read_config()
     print(f"{config['arch']}: {config['params']:,} parameters; {len(dataset.train_lines):,} training and "
-          f"{len(dataset.test_lines):,} test lines; vocabulary {dataset.vocab.size - 1} characters; device {device}")
+          f"{len(dataset.test_lines):,} test lines; vocabulary {len(dataset.vocab.chars)} characters"
+          f"{'; labels ' + ', '.join(dataset.vocab.labels) if dataset.vocab.labels else ''}; device {device}")
     if config.get("init_from"):
         print(f"starting from the weights of {config['init_from']['run_id']}")
     train_until_signalled(run, dataset, device)
     return 0
 
 
-def matching_dataset(run: Run, input_file, limits):
+def matching_dataset(run: Run, input_file, limits, args):
     """The -i file as the run's data set (so samples can be marked new or seen), or None if it is not that."""
     if not (run.exists() and Path(input_file).is_file()):
         return None
     config = run.read_config()
-    candidate = load_file(input_file, config["split_seed"], limits)
+    candidate = load_file(input_file, config["split_seed"], limits, args.text_column, args.label_column)
     return candidate if candidate.sha256 == config["dataset"]["sha256"] else None
 
 
 def resume_run(run: Run, args, limits):
-    dataset = load_file(args.input_file, run.read_config()["split_seed"], limits)
+    dataset = load_file(args.input_file, run.read_config()["split_seed"], limits, args.text_column, args.label_column)
     extend_limits(run, args.max_steps, args.time_budget, limits)
     return dataset
 
 
 def create_cli_run(run: Run, args, limits):
     """A new run in -o, made the way every run is made (makemore/runs.py)."""
-    dataset = load_file(args.input_file, args.split_seed, limits)
+    dataset = load_file(args.input_file, args.split_seed, limits, args.text_column, args.label_column)
     source = Run(args.init_from) if args.init_from else None
     arch, model, train = prepare(args.type, limits, init_from=source, model=hparams.given(args, MODEL_FLAGS),
                                  **hparams.given(args, RUN_FLAGS + OPTIMIZER_FLAGS))

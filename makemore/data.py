@@ -1,8 +1,13 @@
-"""Reading a one-example-per-line text file, its vocabulary, the train/test split and batches.
+"""Reading a one-example-per-line text file (or a labelled table, makemore/tables.py), its vocabulary, the
+train/test split and batches.
 
-Token 0 marks both the start and the end of a line; characters are tokens 1..V-1.
+Token 0 marks both the start and the end of a line; characters are tokens 1..C.
 A line "emma" becomes inputs [0, e, m, m, a] and targets [e, m, m, a, 0]; padding targets are -1.
+A labelled data set adds one start token per label after the characters (tokens C+1..C+L): a line of the
+label "company" starts with that label's token instead of 0, so the model learns p(line | label) and every
+architecture works unchanged. Token 0 stays the end of every line and the start of a line with no label.
 """
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +16,8 @@ import torch
 
 from .errors import DataError
 from .limits import Limits, load_limits
+from .lines import check_lines
+from .tables import TABLE_SUFFIXES, read_rows
 
 BOUNDARY = 0
 IGNORE = -1
@@ -51,30 +58,7 @@ def decode_text(raw: bytes, limits: Limits) -> str:
 def parse_lines(text: str, limits: Limits) -> list[str]:
     """Text -> stripped, non-blank lines, checked against the limits (a line is named by its number in the file)."""
     numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
-    numbered = [(number, line) for number, line in numbered if line]
-    if not numbered:
-        raise DataError("The file has no examples: it is empty or only blank lines. Put one example per line.")
-    for number, line in numbered:  # before counting lines: one huge line is a long line, not "one example"
-        if len(line) > limits.max_line_chars:
-            raise DataError(
-                f"Line {number} is {len(line):,} characters long, over the limit of {limits.max_line_chars:,}: "
-                "each line should be one short example (a name, a word); split or shorten long lines."
-            )
-    lines = [line for _, line in numbered]
-    if len(lines) < 2:
-        raise DataError("The file has only one example: at least 2 lines are needed (one is held out for testing).")
-    if len(lines) > limits.max_lines:
-        raise DataError(
-            f"The file has {len(lines):,} lines, over the limit of {limits.max_lines:,}: "
-            "keep a sample of the lines (or raise MAKEMORE_MAX_LINES)."
-        )
-    vocab_size = len(set().union(*map(set, lines)))
-    if vocab_size > limits.max_vocab:
-        raise DataError(
-            f"The file uses {vocab_size:,} distinct characters, over the limit of {limits.max_vocab:,}: "
-            "a character model needs a smaller alphabet; keep fewer scripts (or raise MAKEMORE_MAX_VOCAB)."
-        )
-    return lines
+    return check_lines([(number, line) for number, line in numbered if line], limits)
 
 
 INVISIBLE = {" ": "␣ (space)", "\t": "⇥ (tab)"}
@@ -94,20 +78,35 @@ def sha256(raw: bytes) -> str:
 
 @dataclass
 class Vocab:
-    """Characters in sorted order; token i+1 is chars[i], token 0 the boundary."""
+    """Characters in sorted order; token i+1 is chars[i], token 0 the boundary; then one start token per label
+    (token len(chars)+1+j is the start of a line of labels[j])."""
 
     chars: list[str]
+    labels: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def from_lines(cls, lines):
-        return cls(sorted(set().union(*map(set, lines))))
+    def from_lines(cls, lines, labels=None):
+        return cls(sorted(set("".join(lines))), sorted(set(labels or ()) - {""}))
 
     def __post_init__(self):
         self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}
+        self.label_tokens = {label: len(self.chars) + 1 + j for j, label in enumerate(self.labels)}
 
     @property
     def size(self) -> int:
-        return len(self.chars) + 1
+        return len(self.chars) + 1 + len(self.labels)
+
+    def start(self, label: str | None = None) -> int:
+        """The start token of a line of `label` (None or "": no label, the boundary)."""
+        if not label:
+            return BOUNDARY
+        if label not in self.label_tokens:
+            if not self.labels:
+                raise DataError(f"This model was trained without labels, so it cannot write a {label!r} line: "
+                                "leave the label blank, or train on a labelled data set.")
+            raise DataError(f"There is no label {label!r} in this model: use one of "
+                            f"{', '.join(map(repr, self.labels))}, or leave the label blank.")
+        return self.label_tokens[label]
 
     def encode(self, text: str) -> list[int]:
         unknown = sorted(set(text) - self.stoi.keys())
@@ -120,18 +119,26 @@ class Vocab:
         return [self.stoi[c] for c in text]
 
     def decode(self, tokens) -> str:
-        return "".join(self.chars[t - 1] for t in tokens if t > 0)
+        return "".join(self.chars[t - 1] for t in tokens if 0 < t <= len(self.chars))
 
 
-def split_lines(lines: list[str], seed: int) -> tuple[list[str], list[str]]:
-    """Classic makemore split: 10% of the lines (at most 1000, at least 1) held out for testing."""
-    test_size = max(1, min(1000, len(lines) // 10))
-    order = torch.randperm(len(lines), generator=torch.Generator().manual_seed(seed)).tolist()
-    return [lines[i] for i in order[test_size:]], [lines[i] for i in order[:test_size]]
+def split_order(count: int, seed: int) -> tuple[list[int], list[int]]:
+    """Classic makemore split: 10% of the lines (at most 1000, at least 1) held out for testing; (train, test)
+    indices."""
+    test_size = max(1, min(1000, count // 10))
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed)).tolist()
+    return order[test_size:], order[:test_size]
 
 
-def encode_lines(lines: list[str], vocab: Vocab, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lines -> (inputs, targets), both (N, block_size) tensors built once, int16 where the vocabulary fits."""
+def split_lines(lines: list, seed: int) -> tuple[list, list]:
+    train, test = split_order(len(lines), seed)
+    return [lines[i] for i in train], [lines[i] for i in test]
+
+
+def encode_lines(lines: list[str], vocab: Vocab, block_size: int, labels: list[str] | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lines -> (inputs, targets), both (N, block_size) tensors built once, int16 where the vocabulary fits.
+    With `labels`, each line's input starts with its label's start token."""
     dtype = torch.int16 if vocab.size < 2**15 else torch.int32
     lengths = torch.tensor([len(line) for line in lines], dtype=torch.long)
     flat = torch.tensor(vocab.encode("".join(lines)), dtype=dtype)
@@ -142,6 +149,8 @@ def encode_lines(lines: list[str], vocab: Vocab, block_size: int) -> tuple[torch
     x[rows, cols + 1] = flat
     y[rows, cols] = flat
     y[torch.arange(len(lines)), lengths] = BOUNDARY
+    if labels is not None:
+        x[:, 0] = torch.tensor([vocab.start(label) for label in labels], dtype=dtype)
     return x, y
 
 
@@ -156,6 +165,9 @@ class Dataset:
     train_lines: list[str]
     test_lines: list[str]
     split_seed: int
+    labels: list[str] | None = None  # one per line ("" for none) in a labelled data set, else None
+    train_labels: list[str] | None = None
+    test_labels: list[str] | None = None
 
     @property
     def block_size(self) -> int:
@@ -169,17 +181,38 @@ class Dataset:
 
     def tensors(self, split: str):
         lines = self.train_lines if split == "train" else self.test_lines
-        return encode_lines(lines, self.vocab, self.block_size)
+        labels = self.train_labels if split == "train" else self.test_labels
+        return encode_lines(lines, self.vocab, self.block_size, labels)
 
 
-def load_bytes(raw: bytes, name: str, split_seed: int = SPLIT_SEED, limits: Limits | None = None) -> Dataset:
+def make_dataset(name: str, digest: str, lines: list[str], labels: list[str] | None, split_seed: int) -> Dataset:
+    """Lines (and their labels) -> a Dataset with its vocabulary and split."""
+    train, test = split_order(len(lines), split_seed)
+    dataset = Dataset(name, digest, lines, Vocab.from_lines(lines, labels), [lines[i] for i in train],
+                      [lines[i] for i in test], split_seed)
+    if labels is not None:
+        dataset.labels = labels
+        dataset.train_labels, dataset.test_labels = [labels[i] for i in train], [labels[i] for i in test]
+    return dataset
+
+
+def load_bytes(raw: bytes, name: str, split_seed: int = SPLIT_SEED, limits: Limits | None = None,
+               suffix: str = ".txt", text_column: str | None = None, label_column: str | None = None) -> Dataset:
+    """A data set from a file's bytes: plain lines (.txt), or a table (.csv, .tsv, .jsonl; makemore/tables.py)."""
     limits = limits or load_limits()
-    lines = parse_lines(decode_text(raw, limits), limits)
-    train, test = split_lines(lines, split_seed)
-    return Dataset(name, sha256(raw), lines, Vocab.from_lines(lines), train, test, split_seed)
+    text = decode_text(raw, limits)
+    digest = sha256(raw)
+    if suffix.lower() in TABLE_SUFFIXES:
+        lines, labels, _ = read_rows(text, suffix, limits, text_column, label_column)
+        if text_column or label_column:  # the same file read through other columns is other data
+            digest = sha256(raw + f"\0{text_column or ''}\0{label_column or ''}".encode())
+    else:
+        lines, labels = parse_lines(text, limits), None
+    return make_dataset(name, digest, lines, labels, split_seed)
 
 
-def load_file(path, split_seed: int = SPLIT_SEED, limits: Limits | None = None) -> Dataset:
+def load_file(path, split_seed: int = SPLIT_SEED, limits: Limits | None = None, text_column: str | None = None,
+              label_column: str | None = None) -> Dataset:
     """Read and validate a data file; raises DataError with an actionable message."""
     path = Path(path)
     limits = limits or load_limits()
@@ -190,7 +223,7 @@ def load_file(path, split_seed: int = SPLIT_SEED, limits: Limits | None = None) 
             f"{path.name} is {path.stat().st_size / 1e6:.1f} MB, over the {limits.max_upload_bytes / 1e6:.1f} MB "
             "limit: use a smaller file (or raise MAKEMORE_MAX_UPLOAD_BYTES)."
         )
-    return load_bytes(path.read_bytes(), path.stem, split_seed, limits)
+    return load_bytes(path.read_bytes(), path.stem, split_seed, limits, path.suffix, text_column, label_column)
 
 
 class Batcher:

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import ideas as ideas_core
 from . import introspect
 from .clients import acting_as
-from .data import Dataset
+from .data import Dataset, decode_text
 from .errors import AccessError, ConfigError
 from .export import ExportSummary, export_page
 from .jobs import JobManager
@@ -27,6 +27,7 @@ from .sample import Sample, generate, mark_origin, score_line
 from .shortlist import Shortlist
 from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary
 from .manifests import read_manifests
+from .tables import TABLE_SUFFIXES, preview
 from .workspace import BUNDLED
 
 NO_OWNER = ("This request has no owner: reload the page (API clients: get a key from /new_workspace and pass it "
@@ -135,9 +136,21 @@ class Session:
         return self.ws.load_dataset(name)
 
     @owned
-    def upload_dataset(self, filename: str, raw: bytes) -> str:
+    def upload_dataset(self, filename: str, raw: bytes, text_column=None, label_column=None) -> str:
         """Validate and store an uploaded file; returns the data set's name."""
-        return self.ws.save_upload(filename, raw)
+        return self.ws.save_upload(filename, raw, text_column, label_column)
+
+    @owned
+    def store_upload(self, filename: str, raw: bytes, text_column=None, label_column=None) -> tuple[str, str]:
+        """upload_dataset, and a sentence saying which columns of a table it used ("" for a text file)."""
+        return self.ws.store_upload(filename, raw, text_column, label_column)
+
+    @owned
+    def table_preview(self, filename: str, raw: bytes) -> tuple[list[str], list[list[str]]]:
+        """(columns, first rows) of an uploaded table before it is stored; ([], []) for a text file."""
+        if Path(str(filename)).suffix.lower() not in TABLE_SUFFIXES:
+            return [], []
+        return preview(decode_text(raw, self.engine.limits), Path(str(filename)).suffix)
 
     @owned
     def delete_dataset(self, name: str) -> None:
@@ -153,6 +166,31 @@ class Session:
     def run(self, run_id: str) -> RunSummary:
         """A run the owner may read (theirs, or the gallery's)."""
         return self._readable(run_id).summary()
+
+    @owned
+    def labels(self, run_id: str) -> list[str]:
+        """The labels a run's model writes lines of ([] for a run trained without labels)."""
+        if not run_id:
+            return []
+        return list(self._readable(run_id).raw_config().get("labels", []))
+
+    @owned
+    def example_line(self, run_id: str) -> str | None:
+        """A line of the run's own data set (its first test line) to look at; None when the data is gone."""
+        model, config = self._model(run_id)
+        dataset = self.ws.dataset_of(config)
+        return dataset.test_lines[0] if dataset else None
+
+    @owned
+    def latest_dataset(self) -> str | None:
+        """The data set a returning visitor most likely wants: that of their newest upload or of their newest
+        run, whichever came last; None for a visitor with neither."""
+        own = [name for name in self.ws.list_datasets() if name not in self.engine.bundled_datasets()]
+        times = [(self.ws.dataset_path(name).stat().st_mtime, name) for name in own]
+        newest_run = next((s for s in self.runs() if not s.readonly), None)
+        if newest_run and newest_run.dataset in self.ws.list_datasets():
+            times.append((newest_run.created, newest_run.dataset))
+        return max(times)[1] if times else None
 
     @owned
     def latest_run(self) -> str | None:
@@ -174,6 +212,11 @@ class Session:
     def samples(self, run_id: str) -> list[str]:
         """The samples the run wrote at its latest evaluation."""
         return self._readable(run_id).read_samples()
+
+    @owned
+    def samples_at(self, run_id: str) -> tuple[list[str], int | None]:
+        """(the samples the run wrote at its latest evaluation, that evaluation's step)."""
+        return self._readable(run_id).read_samples_at()
 
     @owned
     def run_stamp(self, run_id: str) -> tuple:
@@ -236,30 +279,32 @@ class Session:
     # --- what a model does -----------------------------------------------------------------
     @owned
     def sample(self, run_id: str, num_samples=20, temperature=1.0, top_k=None, top_p=None, prefix="",
-               seed=None) -> list[Sample]:
-        """New lines from a run's best weights, each marked new / in train / in test when its data is at hand."""
+               seed=None, label=None) -> list[Sample]:
+        """New lines from a run's best weights (of `label`, for a labelled run), each marked new / in train /
+        in test when its data is at hand."""
         model, config = self._model(run_id)
         samples = generate(model, self._vocab(run_id, config), num_samples=num_samples, temperature=temperature,
-                           top_k=top_k, top_p=top_p, prefix=prefix, seed=seed)
+                           top_k=top_k, top_p=top_p, prefix=prefix, seed=seed, label=label or None)
         dataset = self.ws.dataset_of(config)
         return mark_origin(samples, dataset) if dataset else samples
 
     @owned
-    def score_line(self, run_id: str, text: str) -> dict:
+    def score_line(self, run_id: str, text: str, label=None) -> dict:
         """{"line", "mean_nll", "logprob", "perplexity", "origin": train, test, new or None (data gone)}."""
         model, config = self._model(run_id)
-        scored = score_line(model, self._vocab(run_id, config), text)
+        scored = score_line(model, self._vocab(run_id, config), text, label=label or None)
         dataset = self.ws.dataset_of(config)
         return {**scored, "origin": dataset.origin(scored["line"]) if dataset else None}
 
     @owned
-    def ideas(self, run_id: str, count: int, only_new: bool, constraints: dict, time_limit: float) -> tuple:
+    def ideas(self, run_id: str, count: int, only_new: bool, constraints: dict, time_limit: float,
+              label=None) -> tuple:
         """(IdeasResult, whether the run's data set was at hand to tell new ideas from known lines)."""
         model, config = self._model(run_id)
         dataset = self.ws.dataset_of(config)
         known = set(dataset.lines) if dataset else set()
         result = ideas_core.generate_ideas(model, self._vocab(run_id, config), known, count, only_new,
-                                           time_limit=time_limit, **constraints)
+                                           time_limit=time_limit, label=label or None, **constraints)
         return result, dataset is not None
 
     @owned
@@ -284,14 +329,14 @@ class Session:
         return config["dataset"]["name"]
 
     @owned
-    def next_char_probs(self, run_id: str, line: str):
+    def next_char_probs(self, run_id: str, line: str, label=None):
         model, vocab = self._model_and_vocab(run_id)
-        return introspect.next_char_probs(model, vocab, line)
+        return introspect.next_char_probs(model, vocab, line, label=label or None)
 
     @owned
-    def next_char_choices(self, run_id: str, prefix: str, top_n: int = 8):
+    def next_char_choices(self, run_id: str, prefix: str, top_n: int = 8, label=None):
         model, vocab = self._model_and_vocab(run_id)
-        return introspect.next_char_choices(model, vocab, prefix, top_n)
+        return introspect.next_char_choices(model, vocab, prefix, top_n, label=label or None)
 
     @owned
     def embedding_map(self, run_id: str):
@@ -299,20 +344,22 @@ class Session:
         return introspect.embedding_map(model, self._vocab(run_id, config))
 
     @owned
-    def attention_map(self, run_id: str, line: str):
+    def attention_map(self, run_id: str, line: str, label=None):
         model, config = self._model(run_id)
         reason = introspect.unavailable(config["arch"], "attention_map", run_id)
         if reason:
             return NotApplicable(reason)
-        return introspect.attention_map(model, self._vocab(run_id, config), line)
+        return introspect.attention_map(model, self._vocab(run_id, config), line, label=label or None)
 
     @owned
-    def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity"):
+    def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity",
+                           label=None):
         model, config = self._model(run_id)
         reason = introspect.unavailable(config["arch"], "hidden_activations", run_id)
         if reason:
             return NotApplicable(reason)
-        return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by)
+        return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by,
+                                             label=label or None)
 
     @owned
     def training_health(self, run_id: str):

@@ -147,12 +147,16 @@ def encode(tensor: torch.Tensor, kind: str) -> bytes:
 
 
 def check_lines(model, vocab: Vocab) -> torch.Tensor:
-    """(rows, block) token rows for the export-time check: lines the model writes itself, BOUNDARY-padded
-    (every model is causal, so padding after a line changes nothing before it)."""
-    lines = [s.text for s in generate(model, vocab, num_samples=CHECK_LINES, seed=SPLIT_SEED)]
+    """(rows, block) token rows for the export-time check: lines the model writes itself (of every label, in a
+    labelled model, each from its label's start), BOUNDARY-padded (every model is causal, so padding after a
+    line changes nothing before it)."""
+    starts = [None, *vocab.labels]
+    per_start = max(1, CHECK_LINES // len(starts))
+    lines = [(label, s.text) for label in starts
+             for s in generate(model, vocab, num_samples=per_start, seed=SPLIT_SEED, label=label)]
     rows = torch.zeros(len(lines), model.config.block_size, dtype=torch.long)
-    for i, line in enumerate(lines):
-        tokens = [BOUNDARY] + vocab.encode(line)
+    for i, (label, line) in enumerate(lines):
+        tokens = [vocab.start(label)] + vocab.encode(line)
         rows[i, : len(tokens)] = torch.tensor(tokens)
     return rows
 
@@ -222,7 +226,7 @@ def model_card(run: Run, config: dict) -> dict:
 def model_script(config: dict, card: dict, tensors: dict, hashes: list[int]) -> bytes:
     """model.js: one assignment of plain JSON (ASCII only, so no character can end the script early)."""
     model = dict(format=EXPORT_FORMAT, arch=config["arch"], config=config["model"], vocab=config["vocab"],
-                 card=card, tensors=tensors,
+                 labels=config.get("labels", []), card=card, tensors=tensors,
                  train_hashes=base64.b64encode(struct.pack(f"<{len(hashes)}I", *hashes)).decode() if hashes else "")
     return b"window.MAKEMORE_MODEL = " + json.dumps(model, ensure_ascii=True, separators=(",", ":")).encode() + b";\n"
 
@@ -260,7 +264,8 @@ A character-level {card['arch']} trained with makemore playground, sampling in y
 
 {private}
 
-In a script on the page: `window.makemore.info`, `await window.makemore.nextCharProbs(prefix)` (a
+In a script on the page: `window.makemore.info`, `await window.makemore.nextCharProbs(prefix, label)` (a
 `{{char: probability}}` object, `"<end>"` for the end) and `await window.makemore.sample({{count, temperature,
-top_k, top_p, prefix, seed}})` (an array of strings).
+top_k, top_p, prefix, seed, label}})` (an array of strings); `label` (a model trained on labels, listed in
+`info.labels`) asks for lines of that label, blank for any.
 """

@@ -6,7 +6,8 @@ from scratch) with everything the source run learned copied over it:
 
 - vocabulary-shaped tensors (token embeddings, the output head and its bias, the bigram table) are
   mapped by character, not by index: the row of 'a' goes to wherever 'a' is in the new vocabulary, the
-  boundary token 0 to 0, and rows past the vocabulary (the MLP's "before the line" token) to the same
+  boundary token 0 to 0, a label's start token to the same label's (labels are carried over by name; a new
+  label starts fresh), and rows past the vocabulary (the MLP's "before the line" token) to the same
   place past the new one. New characters keep their fresh rows;
 - position-shaped tensors (the position embeddings of the transformer and the bag of words) keep the
   positions both runs have; shorter lines drop the source's last rows, and positions past the longest
@@ -115,6 +116,7 @@ def vocab_index(source: Vocab, target: Vocab, offset: int) -> tuple[list[int], l
     if offset < 0:
         raise ConfigError("Cannot map a tensor with fewer rows than the vocabulary by character.")
     pairs = [(BOUNDARY, BOUNDARY)] + [(t, source.stoi[c]) for c, t in target.stoi.items() if c in source.stoi]
+    pairs += [(t, source.label_tokens[label]) for label, t in target.label_tokens.items() if label in source.label_tokens]
     pairs += [(target.size + k, source.size + k) for k in range(offset)]
     return [t for t, _ in pairs], [s for _, s in pairs]
 
@@ -169,7 +171,7 @@ def write_init(run: Run, source_id: str, source: tuple, dataset: Dataset) -> dic
     if config["arch"] != source_config["arch"]:
         raise ConfigError(f"arch: {run.id} is a {config['arch']}, {source_id} a {source_config['arch']}; "
                           "a run can only start from a run of its own architecture.")
-    if config["vocab"] != dataset.vocab.chars:
+    if config["vocab"] != dataset.vocab.chars or config.get("labels", []) != dataset.vocab.labels:
         raise ConfigError(f"{run.id} was not created for the data set {dataset.name} (its vocabulary differs).")
     seed = int(config["train"].get("seed", TrainConfig.seed))
     state = transfer(config["arch"], source_state, source_vocab, run.model_config(config), dataset.vocab, seed)

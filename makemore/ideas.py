@@ -166,11 +166,12 @@ def impossible(c: Constraints, limit: int) -> str:
 class Masks:
     """The per-character masks of the constraints, as (vocab,) bool tensors: True = forbidden."""
 
-    def __init__(self, vocab: Vocab, c: Constraints, device):
+    def __init__(self, vocab: Vocab, c: Constraints, device, label=None):
         chars = [""] + vocab.chars  # token 0 is the boundary: never forbidden here
+        self.first = vocab.start(label)  # the token every row starts from: a label's, or the boundary
 
-        def mask(test):
-            return torch.tensor([bool(ch) and test(ch) for ch in chars], device=device)
+        def mask(test):  # a label's start token is never written
+            return torch.tensor([bool(ch) and test(ch) for ch in chars] + [True] * len(vocab.labels), device=device)
 
         excluded = mask(lambda ch: ch in c.exclude)
         self.start = self.inner = excluded
@@ -251,7 +252,7 @@ def sample_batch(model, vocab: Vocab, c: Constraints, masks: Masks, temperatures
     ending = torch.tensor(vocab.encode(c.ends_with), device=device)
     endings = Endings(vocab, c, n, device)
     cache = model.start_decoding(n, device)
-    token = torch.full((n,), BOUNDARY, dtype=torch.long, device=device)
+    token = torch.full((n,), masks.first, dtype=torch.long, device=device)
     out = torch.zeros(n, L, dtype=torch.long, device=device)
     logprob, length = torch.zeros(n, device=device), torch.full((n,), -1, device=device)
     has_contains = torch.full((n,), not c.contains, device=device)
@@ -291,17 +292,19 @@ def sampled_token(logits, temperatures, forbidden, may_end: bool, generator) -> 
 
 def generate_ideas(model, vocab: Vocab, train_lines, count: int, only_new=True, min_len=1, max_len=None,
                    starts_with="", ends_with="", contains="", exclude="", temperature=1.0, rank="logprob",
-                   case=None, time_limit=3.0, seed=None, device=None) -> IdeasResult:
+                   case=None, time_limit=3.0, seed=None, device=None, label=None) -> IdeasResult:
     """Up to `count` distinct lines meeting every constraint (see the module docstring), best first.
 
     `train_lines`: the lines of the training data (a set is fastest), for only_new and is_new.
-    `device`: where the model is (default: where its parameters are). Never runs much past `time_limit`
+    `device`: where the model is (default: where its parameters are). `label`: ideas of that label (a labelled
+    model). Never runs much past `time_limit`
     seconds (one decoding step at most); `message` says why a request was not filled.
     """
     started = time.monotonic()
     limit = model.config.block_size - 1
     c = check_request(vocab, limit, count, min_len, max_len, temperature, rank, case, time_limit,
                       starts_with=starts_with, ends_with=ends_with, contains=contains, exclude=exclude)
+    masks = Masks(vocab, c, device or next(model.parameters()).device, label)
     reason = impossible(c, limit)
     if reason:
         return IdeasResult([], reason, 0, time.monotonic() - started)
@@ -312,7 +315,7 @@ def generate_ideas(model, vocab: Vocab, train_lines, count: int, only_new=True, 
     was_training = model.training
     model.eval()
     try:
-        pools, sampled = collect(model, vocab, c, known, only_new, count, temperatures, device, seed,
+        pools, sampled = collect(model, vocab, c, masks, known, only_new, count, temperatures, device, seed,
                                  started + time_limit)
     finally:
         model.train(was_training)
@@ -326,12 +329,11 @@ def generate_ideas(model, vocab: Vocab, train_lines, count: int, only_new=True, 
     return IdeasResult(ideas, message, sampled, time.monotonic() - started)
 
 
-def collect(model, vocab, c: Constraints, known, only_new, count, temperatures, device, seed, deadline):
+def collect(model, vocab, c: Constraints, masks: Masks, known, only_new, count, temperatures, device, seed, deadline):
     """Sample batches until every temperature's pool holds OVERSAMPLE times its share of ideas (or its
     share once half the time is gone), or the deadline passes. Returns (pools, lines sampled)."""
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
-    masks = Masks(vocab, c, device)
     share = math.ceil(count / len(temperatures))
     batch = min(1024, max(256, OVERSAMPLE * count))
     row_kind = [i % len(temperatures) for i in range(batch)]  # which temperature each row samples at

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from .data import BOUNDARY, Vocab
 from .errors import ConfigError
 from .models import ARCHITECTURES, get_architecture, spec_of
+from .sample import only_chars
 
 BOUNDARY_LABEL = "."  # the <start>/<end> token, drawn as the lectures draw it
 END_LABEL = "<end>"
@@ -47,8 +48,8 @@ def boundary_label(vocab: Vocab) -> str:
 
 
 def token_labels(vocab: Vocab) -> list[str]:
-    """Label of every token id: the boundary first, then the characters."""
-    return [boundary_label(vocab)] + [char_label(c) for c in vocab.chars]
+    """Label of every token id: the boundary first, then the characters, then the labels' start tokens."""
+    return [boundary_label(vocab)] + [char_label(c) for c in vocab.chars] + [f"<{label}>" for label in vocab.labels]
 
 
 def char_kind(c: str) -> str:
@@ -128,9 +129,10 @@ class NextCharProbs(View):
     shown: list[int]  # token ids worth a heatmap row: all for a small vocabulary, else the top ones and the targets
 
 
-def next_char_probs(model, vocab: Vocab, line: str, top: int = 30) -> NextCharProbs:
+def next_char_probs(model, vocab: Vocab, line: str, top: int = 30, label=None) -> NextCharProbs:
     tokens = encode_line(model, vocab, line)
-    x = torch.tensor([[BOUNDARY] + tokens], device=device_of(model))
+    start = vocab.start(label)
+    x = torch.tensor([[start] + tokens], device=device_of(model))
     with evaluating(model):
         logits, _ = model(x)
     logp = F.log_softmax(logits[0].float(), dim=-1).cpu()
@@ -146,7 +148,7 @@ def next_char_probs(model, vocab: Vocab, line: str, top: int = 30) -> NextCharPr
     else:  # the most probable tokens along the whole line, plus the ones that actually came
         by_mass = probs.sum(0).argsort(descending=True).tolist()
         shown = sorted(set(by_mass[:top]) | set(targets))
-    return NextCharProbs(line.strip(), labels, [labels[t] for t in [BOUNDARY] + tokens], targets, probs.tolist(),
+    return NextCharProbs(line.strip(), labels, [labels[t] for t in [start] + tokens], targets, probs.tolist(),
                          surprisal, math.fsum(surprisal), top_pairs, shown)
 
 
@@ -154,13 +156,13 @@ def next_char_probs(model, vocab: Vocab, line: str, top: int = 30) -> NextCharPr
 class Writer:
     """Writes a line one character at a time through the model's decoding cache: each step costs one position."""
 
-    def __init__(self, model, vocab: Vocab):
+    def __init__(self, model, vocab: Vocab, label=None):
         self.model, self.vocab = model, vocab
         self.limit = model.config.block_size - 1
         self.text = ""
         with evaluating(model):
             self.cache = model.start_decoding(1, device_of(model))
-            self.logits = self._step(BOUNDARY)
+            self.logits = self._step(vocab.start(label))
 
     def _step(self, token: int) -> torch.Tensor:
         tokens = torch.tensor([token], device=device_of(self.model))
@@ -177,7 +179,7 @@ class Writer:
         self.text += text
 
     def probs(self) -> torch.Tensor:
-        return self.logits.softmax(-1)
+        return only_chars(self.logits, self.vocab).softmax(-1)
 
 
 @dataclass
@@ -188,14 +190,14 @@ class NextCharChoices(View):
     room: int  # characters the model can still add (0: only the end is possible)
 
 
-def next_char_choices(model, vocab: Vocab, prefix: str, top_n: int = 8) -> NextCharChoices:
+def next_char_choices(model, vocab: Vocab, prefix: str, top_n: int = 8, label=None) -> NextCharChoices:
     """The top_n most likely continuations of `prefix` (the end of the line shown as <end>)."""
     if not 1 <= top_n <= 100:
         raise ConfigError(f"Show from 1 to 100 choices, not {top_n}.")
-    writer = Writer(model, vocab)
+    writer = Writer(model, vocab, label)
     writer.append(prefix or "")
     probs = writer.probs()
-    values, ids = probs.topk(min(top_n, vocab.size))
+    values, ids = probs.topk(min(top_n, len(vocab.chars) + 1))
     choices = [(END_LABEL, "", p) if i == BOUNDARY else (char_label(vocab.chars[i - 1]), vocab.chars[i - 1], p)
                for i, p in zip(ids.tolist(), values.tolist())]
     return NextCharChoices(writer.text, choices, float(probs[BOUNDARY]), writer.limit - len(writer.text))
@@ -315,7 +317,7 @@ class AttentionMap(View):
     weights: list[list[list[list[float]]]]  # [layer][head][query][key]; each row sums to 1, zero above the diagonal
 
 
-def attention_map(model, vocab: Vocab, line: str) -> AttentionMap:
+def attention_map(model, vocab: Vocab, line: str, label=None) -> AttentionMap:
     """Every layer's and head's attention weights, recomputed from the attention module's input and weights."""
     blocks = getattr(model, "blocks", None)
     if blocks is None or not all(hasattr(b, "attn") for b in blocks):
@@ -323,10 +325,10 @@ def attention_map(model, vocab: Vocab, line: str) -> AttentionMap:
         raise ConfigError(f"Only the {having} has attention; this model is a {type(model).__name__}.")
     tokens = encode_line(model, vocab, line)
     with capturing_inputs([b.attn for b in blocks]) as inputs, evaluating(model):
-        model(torch.tensor([[BOUNDARY] + tokens], device=device_of(model)))
+        model(torch.tensor([[vocab.start(label)] + tokens], device=device_of(model)))
         weights = [attention_weights(block.attn, x[0]) for block, x in zip(blocks, inputs)]
     labels = token_labels(vocab)
-    return AttentionMap(line.strip(), [labels[t] for t in [BOUNDARY] + tokens],
+    return AttentionMap(line.strip(), [labels[t] for t in [vocab.start(label)] + tokens],
                         [w[0].float().cpu().tolist() for w in weights])
 
 
@@ -352,8 +354,8 @@ class HiddenActivations(View):
     rank_by: str
 
 
-def hidden_activations(model, vocab: Vocab, line: str, top_units: int = 16, rank_by: str = "activity"
-                       ) -> HiddenActivations:
+def hidden_activations(model, vocab: Vocab, line: str, top_units: int = 16, rank_by: str = "activity",
+                       label=None) -> HiddenActivations:
     """The input of the output head (the last hidden layer) at each position of the line.
 
     rank_by "activity": units with the largest mean |activation| along the line;
@@ -367,12 +369,12 @@ def hidden_activations(model, vocab: Vocab, line: str, top_units: int = 16, rank
         raise ConfigError(f"rank units by 'activity' or 'change', not {rank_by!r}.")
     tokens = encode_line(model, vocab, line)
     with capturing_inputs([head]) as (captured,), evaluating(model):
-        model(torch.tensor([[BOUNDARY] + tokens], device=device_of(model)))
+        model(torch.tensor([[vocab.start(label)] + tokens], device=device_of(model)))
     hidden = captured[0][0].float().cpu()  # (positions, units)
     score = hidden.abs().mean(0) if rank_by == "activity" else hidden.std(0, correction=0)
     units = score.argsort(descending=True)[: max(1, top_units)].tolist()
     labels = token_labels(vocab)
-    return HiddenActivations(line.strip(), [labels[t] for t in [BOUNDARY] + tokens], units,
+    return HiddenActivations(line.strip(), [labels[t] for t in [vocab.start(label)] + tokens], units,
                              hidden[:, units].T.tolist(), hidden_layer_name(model), hidden.size(1), rank_by)
 
 

@@ -40,11 +40,22 @@ def filter_logits(logits, temperature=1.0, top_k=None, top_p=None):
     return logits
 
 
+def only_chars(logits: torch.Tensor, vocab: Vocab) -> torch.Tensor:
+    """Logits with the label start tokens ruled out: a model writes characters and the end, never a label."""
+    if not vocab.labels:
+        return logits
+    logits = logits.clone()
+    logits[..., len(vocab.chars) + 1:] = float("-inf")
+    return logits
+
+
 @torch.no_grad()
 def generate(model, vocab: Vocab, num_samples=10, temperature=1.0, top_k=None, top_p=None, prefix="",
-             seed=None, max_chars=None, device="cpu") -> list[Sample]:
-    """Generate lines; each row stops at its end token or after max_chars characters."""
+             seed=None, max_chars=None, device="cpu", label=None) -> list[Sample]:
+    """Generate lines (of `label`, in a labelled model); each row stops at its end token or after max_chars
+    characters."""
     check_sampling(num_samples, temperature, top_k, top_p)
+    start = vocab.start(label)
     prefix_tokens = vocab.encode(prefix)
     limit = model.config.block_size - 1
     max_chars = limit if max_chars is None else min(max_chars, limit)
@@ -56,12 +67,12 @@ def generate(model, vocab: Vocab, num_samples=10, temperature=1.0, top_k=None, t
     generator.manual_seed(seed if seed is not None else torch.seed())
     n = num_samples
     cache = model.start_decoding(n, device)
-    token = torch.full((n,), BOUNDARY, dtype=torch.long, device=device)
+    token = torch.full((n,), start, dtype=torch.long, device=device)
     out = torch.zeros(n, max_chars, dtype=torch.long, device=device)
     logprob = torch.zeros(n, device=device)
     done = torch.zeros(n, dtype=torch.bool, device=device)
     for t in range(max_chars + 1):
-        logits = model.decode_step(token, cache)
+        logits = only_chars(model.decode_step(token, cache), vocab)
         logp = F.log_softmax(logits.float(), dim=-1)
         if t < len(prefix_tokens):
             token = torch.full((n,), prefix_tokens[t], dtype=torch.long, device=device)
@@ -91,15 +102,16 @@ def mark_origin(samples: list[Sample], dataset) -> list[Sample]:
 
 
 @torch.no_grad()
-def score_line(model, vocab: Vocab, line: str, device="cpu") -> dict:
-    """How likely the model finds `line`: total log-probability and mean NLL per character (end included)."""
+def score_line(model, vocab: Vocab, line: str, device="cpu", label=None) -> dict:
+    """How likely the model finds `line` (as a line of `label`): total log-probability and mean NLL per character
+    (end included)."""
     line = line.strip()
     if not line:
         raise ConfigError("Type a line to score.")
     tokens = vocab.encode(line)
     if len(tokens) > model.config.block_size - 1:
         raise ConfigError(f"The line is {len(tokens)} characters; this model handles at most {model.config.block_size - 1}.")
-    x = torch.tensor([[BOUNDARY] + tokens], device=device)
+    x = torch.tensor([[vocab.start(label)] + tokens], device=device)
     y = torch.tensor([tokens + [BOUNDARY]], device=device)
     was_training = model.training
     model.eval()

@@ -7,6 +7,7 @@ Excel reads it as UTF-8), and a text cell that a spreadsheet would run as a form
 =, +, -, @, a tab or a carriage return) is prefixed with a single quote. Numbers are written as numbers.
 """
 import csv
+import datetime
 import io
 import json
 import math
@@ -129,12 +130,21 @@ def safe_cell(value):
     return "" if value is None else value
 
 
+def local_time(timestamp) -> str | None:
+    """A Unix time as ISO 8601 in the server's local time zone, to the second with its offset
+    (2026-12-06T21:05:09+01:00): what a spreadsheet reads as a date, and a person too."""
+    if not isinstance(timestamp, (int, float)):
+        return timestamp
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
 def export_csv(items) -> str:
-    """A CSV (text, score, is_new, run_id, added) with a UTF-8 byte order mark and formula-safe text cells;
-    write it with encoding="utf-8"."""
+    """A CSV (text, score, is_new, run_id, added) with a UTF-8 byte order mark and formula-safe text cells,
+    `added` in ISO 8601 local time; write it with encoding="utf-8"."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for item in as_items(items):
-        writer.writerow([safe_cell(item.get(column)) for column in COLUMNS])
+        row = {**item, "added": local_time(item.get("added"))}
+        writer.writerow([safe_cell(row.get(column)) for column in COLUMNS])
     return "\ufeff" + buffer.getvalue()

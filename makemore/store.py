@@ -214,6 +214,7 @@ class Run:
             "arch": arch,
             "model": vars(model_config).copy(),
             "vocab": vocab.chars,
+            **({"labels": vocab.labels} if vocab.labels else {}),  # a labelled run: one start token per label
             "dataset": dataset,
             "split_seed": dataset["split_seed"],
             "train": train,
@@ -241,8 +242,11 @@ class Run:
             vocab = config["vocab"]
             if not isinstance(vocab, list) or not all(isinstance(c, str) and len(c) == 1 for c in vocab):
                 raise CheckpointError(f"The vocabulary in {self.id}/{CONFIG} is damaged.")
+            labels = config.get("labels", [])
+            if not isinstance(labels, list) or not all(isinstance(label, str) and label for label in labels):
+                raise CheckpointError(f"The labels in {self.id}/{CONFIG} are damaged.")
             model_config = ModelConfig(**config["model"])
-            if model_config.vocab_size != len(vocab) + 1:
+            if model_config.vocab_size != len(vocab) + 1 + len(labels):
                 raise CheckpointError(f"{self.id}/{CONFIG}: vocab_size does not match the vocabulary.")
             validate(model_config, arch)
         except CheckpointError:
@@ -270,7 +274,8 @@ class Run:
         return ModelConfig(**(config or self.read_config())["model"])
 
     def vocab(self, config=None) -> Vocab:
-        return Vocab((config or self.read_config())["vocab"])
+        config = config or self.read_config()
+        return Vocab(config["vocab"], list(config.get("labels", [])))
 
     # --- weights ------------------------------------------------------------------------
     def save_weights(self, model, step, test_loss, name=WEIGHTS, extra=None):
@@ -390,10 +395,16 @@ class Run:
         atomic_write_json(self.file(SAMPLES), {"step": step, "samples": samples})
 
     def read_samples(self) -> list[str]:
+        return self.read_samples_at()[0]
+
+    def read_samples_at(self) -> tuple[list[str], int | None]:
+        """(the latest samples, the step whose weights wrote them; None if unknown)."""
         try:
-            return list(read_json(self.file(SAMPLES)).get("samples", []))
+            record = read_json(self.file(SAMPLES))
+            step = record.get("step")
+            return list(record.get("samples", [])), step if isinstance(step, int) else None
         except (FileNotFoundError, CheckpointError, AttributeError):
-            return []
+            return [], None
 
     def request_stop(self):
         self.file(STOP).touch()

@@ -163,7 +163,8 @@ def plan_sweep(input_file, root, archs: list[str], grid_items: list[str], budget
             raise ConfigError(f"{root / trial['run_id']} already exists: choose another sweep id or output root.")
     if storage_path and "://" not in str(storage_path):
         storage_path = Path(storage_path).resolve()  # Ray takes an absolute path or a URI
-    info = {"name": dataset.name, "sha256": dataset.sha256, "lines": len(dataset.lines), "split_seed": SPLIT_SEED}
+    info = {"name": dataset.name, "sha256": dataset.sha256, "lines": len(dataset.lines), "split_seed": SPLIT_SEED,
+            "suffix": Path(input_file).suffix or ".txt"}  # a table (.csv, .jsonl) is read as one in the trials
     return SweepPlan(sweep_id, root, Path(input_file).resolve(), info, list(archs), grid, float(budget), trials,
                      scheduler, float(cpus_per_trial), float(gpus_per_trial), int(max_failures),
                      int(max_concurrent), str(storage_path) if storage_path else None)
@@ -255,7 +256,7 @@ def copy_run(source: Path, target: Path):
 def dataset_from_bytes(data: bytes, info: dict):
     """The sweep's data set, from the bytes the driver shared through Ray's object store."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{info['name']}.txt"
+        path = Path(tmp) / f"{info['name']}{info.get('suffix', '.txt')}"
         path.write_bytes(data)
         dataset = load_file(path, info["split_seed"])
     if dataset.sha256 != info["sha256"]:

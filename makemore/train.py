@@ -18,7 +18,7 @@ from dataclasses import asdict
 import torch
 
 from . import hparams
-from .data import IGNORE, BucketBatcher, Dataset, trim
+from .data import BOUNDARY, IGNORE, BucketBatcher, Dataset, trim
 from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFailed
 from .health import HealthProbe
 from .hparams import TrainConfig
@@ -26,6 +26,19 @@ from .models import build_model, count_params, get_architecture, make_config
 from .optimizer import FlatAdamW
 from .sample import generate
 from .store import INIT, LAST, Run, RunState, check_run_name, default_run_name, load_state
+
+
+# A labelled run also learns lines with no label: this share of its training lines start with the boundary
+# token instead of their label's, so sampling without a label writes lines of any label.
+NO_LABEL_RATE = 0.1
+
+
+def drop_labels(xb: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A batch whose lines start, at NO_LABEL_RATE, with "no label" (the boundary) instead of their label."""
+    dropped = (torch.rand(len(xb), generator=generator) < NO_LABEL_RATE).to(xb.device)
+    xb = xb.clone()
+    xb[:, 0] = torch.where(dropped, BOUNDARY, xb[:, 0])
+    return xb
 
 
 def intervals(max_steps: int, eval_interval: int | None = None) -> tuple[int, int]:
@@ -217,6 +230,7 @@ class Trainer:
         self.eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
         self.eval_test = x_test.to(device), y_test.to(device)
         self.vocab, self.uniform_loss = run.vocab(self.config), math.log(dataset.vocab.size)
+        self.label_generator = torch.Generator().manual_seed(c.seed + self.step) if self.vocab.labels else None
         self.lr, self.speed, self.started = c.learning_rate, 0.0, None
 
     def restore(self):
@@ -270,6 +284,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr
         xb, yb = self.batcher(self.c.batch_size)
+        if self.label_generator is not None:
+            xb = drop_labels(xb, self.label_generator)
         watched = self.step % self.c.eval_interval == 0  # training health once per evaluation (hooks: uncompiled)
         if watched:
             self.probe.arm()

@@ -12,14 +12,16 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from .data import SPLIT_SEED, Dataset, load_bytes, load_file
+from .data import SPLIT_SEED, Dataset, decode_text, load_bytes, load_file
 from .errors import CheckpointError, DataError, MakemoreError, QuotaError
 from .limits import Limits, load_limits
 from .shortlist import Shortlist
 from .store import Run, RunSummary, atomic_write_bytes, check_name, list_runs, migrate_legacy, sanitize_name
+from .tables import TABLE_SUFFIXES, read_rows, to_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
-BUNDLED = ("names", "companies")
+BUNDLED = ("names", "companies", "names-or-companies")
+STORED = (".txt", ".jsonl")  # plain lines; labelled lines ({"text", "label"} per line, makemore/tables.py)
 CACHED_DATASETS = 8  # parsed data sets kept in memory, for every workspace together
 _parsed: "OrderedDict[tuple, Dataset]" = OrderedDict()  # (path, mtime, size) -> Dataset, least recently used first
 _parsed_lock = threading.Lock()
@@ -57,9 +59,10 @@ def runs_folder(root=None) -> Path:
 def seed(root: Path):
     """Copy the bundled data sets and the shipped runs into a root that lacks them (a first start)."""
     for name in BUNDLED:
-        source, target = REPO / "datasets" / f"{name}.txt", root / "datasets" / f"{name}.txt"
-        if source.is_file() and not target.exists():
-            shutil.copyfile(source, target)
+        for suffix in STORED:
+            source, target = REPO / "datasets" / f"{name}{suffix}", root / "datasets" / f"{name}{suffix}"
+            if source.is_file() and not target.exists():
+                shutil.copyfile(source, target)
     for source in list_runs(runs_folder(REPO)):
         target = runs_folder(root) / source.id
         if source.raw_config().get("shipped") is True and not target.exists() and source.path != target:
@@ -90,18 +93,24 @@ class Workspace:
     # --- data sets ------------------------------------------------------------------------
     def list_datasets(self) -> list[str]:
         """The bundled data sets, then this owner's uploads."""
-        own = sorted(p.stem for p in self.datasets.glob("*.txt") if p.is_file() and p.stem not in BUNDLED)
+        own = sorted({p.stem for suffix in STORED for p in self.datasets.glob(f"*{suffix}")
+                      if p.is_file() and p.stem not in BUNDLED})
         bundled = [n for n in BUNDLED if (self.base or self).bundled_path(n).is_file()]
         return bundled + own
 
+    def stored_path(self, name: str) -> Path:
+        """Where a data set of this workspace is (or would be): its .jsonl if it has one, else its .txt."""
+        labelled = self.datasets / f"{name}.jsonl"
+        return labelled if labelled.is_file() else self.datasets / f"{name}.txt"
+
     def bundled_path(self, name: str) -> Path:
-        return self.datasets / f"{name}.txt"
+        return self.stored_path(name)
 
     def dataset_path(self, name: str) -> Path:
         check_name(name, "data set name")
-        path = (self.base or self).bundled_path(name) if name in BUNDLED else self.datasets / f"{name}.txt"
+        path = (self.base or self).bundled_path(name) if name in BUNDLED else self.stored_path(name)
         if not path.is_file():
-            raise DataError(f"There is no data set called {name!r}: pick one from the list or upload a .txt file.")
+            raise DataError(f"There is no data set called {name!r}: pick one from the list or upload a file.")
         return path
 
     def disk_bytes(self) -> int:
@@ -112,20 +121,40 @@ class Workspace:
         """The validated data set, parsed once for every workspace until its file changes."""
         return parsed_dataset(self.dataset_path(name), self.limits)
 
-    def save_upload(self, filename: str, raw: bytes) -> str:
+    def save_upload(self, filename: str, raw: bytes, text_column=None, label_column=None) -> str:
         """Validate an uploaded file and store it; returns its data set name. Raises DataError or QuotaError."""
-        load_bytes(raw, "upload", SPLIT_SEED, self.limits)  # raises DataError before anything is stored
+        return self.store_upload(filename, raw, text_column, label_column)[0]
+
+    def store_upload(self, filename: str, raw: bytes, text_column=None, label_column=None) -> tuple[str, str]:
+        """save_upload, and a sentence saying which columns of a table were used ("" for a text file)."""
+        stored, suffix, used = self.stored_form(filename, raw, text_column, label_column)
+        load_bytes(stored, "upload", SPLIT_SEED, self.limits, suffix)  # raises DataError before anything is stored
         stem = sanitize_name(filename)
         name, n = stem, 1
-        while name in BUNDLED or (self.datasets / f"{name}.txt").exists():
-            if name not in BUNDLED and (self.datasets / f"{name}.txt").read_bytes() == raw:
-                return name  # the same file uploaded again
+        while name in BUNDLED or any((self.datasets / f"{name}{s}").exists() for s in STORED):
+            if name not in BUNDLED and (self.datasets / f"{name}{suffix}").is_file() and \
+                    (self.datasets / f"{name}{suffix}").read_bytes() == stored:
+                return name, used  # the same file uploaded again
             n += 1
             name = f"{stem[:60]}-{n}"
-        self.check_quota(extra_bytes=len(raw), new_dataset=True)
+        self.check_quota(extra_bytes=len(stored), new_dataset=True)
         self.datasets.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.datasets / f"{name}.txt", raw)
-        return name
+        atomic_write_bytes(self.datasets / f"{name}{suffix}", stored)
+        return name, used
+
+    def stored_form(self, filename: str, raw: bytes, text_column=None, label_column=None) -> tuple[bytes, str, str]:
+        """(bytes to store, their suffix, which columns were used): a table becomes plain lines (.txt) or
+        labelled lines (.jsonl), never a text file of its raw rows; a text file is stored as it is."""
+        suffix = Path(str(filename)).suffix.lower()
+        if suffix not in TABLE_SUFFIXES:
+            if text_column or label_column:
+                raise DataError(f"{Path(str(filename)).name} is not a table (.csv, .tsv or .jsonl), so it has no "
+                                "columns to choose: leave the text and label columns blank.")
+            return raw, ".txt", ""
+        lines, labels, used = read_rows(decode_text(raw, self.limits), suffix, self.limits, text_column, label_column)
+        if labels is None:
+            return ("\n".join(lines) + "\n").encode(), ".txt", used
+        return to_jsonl(lines, labels), ".jsonl", used
 
     def check_quota(self, extra_bytes: int = 0, new_dataset: bool = False):
         """Refuse (QuotaError) what would take this owner over the data set count or disk quota."""

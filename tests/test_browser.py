@@ -33,7 +33,9 @@ def start_right_after_choosing(page, elem_id, text, button_id):
 def test_walk_the_app(page, app_server):
     expect(page.locator("#intro")).to_contain_text("makemore playground")
 
-    # Data: the bundled names, with charts and a preview
+    # Data: the visitor's latest data set (tiny, once runs trained on it); then the bundled names, with charts
+    expect(page.locator("#data-summary")).to_contain_text("unique", timeout=60_000)
+    choose(page, "data-dataset", "names")
     expect(page.locator("#data-summary")).to_contain_text("32,033 lines", timeout=60_000)
     expect(page.locator("#data-summary")).to_contain_text("unique")
     expect(page.locator(".js-plotly-plot")).to_have_count(2)

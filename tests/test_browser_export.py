@@ -171,3 +171,54 @@ def test_bad_inputs_in_the_page_get_clear_messages(browser, pages, tmp_path):
     page.fill("#starts_with", "Ω")
     page.click("#generate")
     page.wait_for_function("document.querySelector('#message').textContent.includes('never occur')")
+
+
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory):
+    """A small GRU trained on a labelled table: "low" lines of a, b, c; "high" lines of X, Y, Z."""
+    import random
+
+    root = tmp_path_factory.mktemp("labelled")
+    rng = random.Random(3)
+    rows = ["text,label"] + [f"{''.join(rng.choice('abc') for _ in range(rng.randint(2, 5)))},low" for _ in range(150)]
+    rows += [f"{''.join(rng.choice('XYZ') for _ in range(rng.randint(2, 5)))},high" for _ in range(150)]
+    data = root / "two.csv"
+    data.write_text("\n".join(rows) + "\n")
+    command = [sys.executable, "-m", "makemore", "-i", str(data), "-o", str(root / "run"), "--type", "gru",
+               "--n-embd", "16", "--n-embd2", "32", "--max-steps", "300", "--threads", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return Run(root / "run")
+
+
+def test_a_labelled_run_matches_pytorch_per_label_and_the_page_offers_its_labels(browser, labelled_run, tmp_path):
+    export_page(labelled_run, tmp_path / "page")
+    page = offline_page(browser, tmp_path / "page")
+    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=30_000)
+    model, config = labelled_run.load_model()
+    vocab = labelled_run.vocab(config)
+    assert page.evaluate("makemore.info.labels") == ["high", "low"]
+    for label, line in (("low", "abca"), ("high", "XYZ"), (None, "ab")):
+        rows = page.evaluate("async ([line, label]) => { const out = []; for (let i = 0; i <= line.length; i++) "
+                             "out.push(await makemore.nextCharProbs(line.slice(0, i), label)); return out; }",
+                             [line, label])
+        with torch.no_grad():
+            x = torch.tensor([[vocab.start(label)] + vocab.encode(line)])
+            expected = model(x)[0].softmax(-1)[0].double()
+        for t, row in enumerate(rows):
+            js = torch.tensor([row["<end>"]] + [row[c] for c in vocab.chars], dtype=torch.float64)
+            gap = float((js - expected[t, : len(vocab.chars) + 1]).abs().max())
+            assert gap < TOLERANCE, f"{label}: {line!r} at position {t} differs by {gap:.2e}"
+    high = page.evaluate("makemore.sample({count: 20, temperature: 0.7, seed: 1, label: 'high'})")
+    assert sum(set(s) <= set("XYZ") for s in high) >= 18, high
+    error = page.evaluate("makemore.sample({label: 'mid'}).then(() => '', (e) => e.message)")
+    assert "no label 'mid'" in error and "'high', 'low'" in error
+    expect(page.locator("#label-field")).to_be_visible()
+    page.select_option("#label", "low")
+    page.fill("#temperature", "0.7")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#message').textContent.includes('lines in')")
+    shown = page.locator("#results li").all_text_contents()
+    assert shown and sum(set(s) <= set("abc") for s in shown) >= len(shown) - 2, shown
+    page.screenshot(path=str(SHOTS / "export-labelled.png"), full_page=True)
+    assert page.blocked == []

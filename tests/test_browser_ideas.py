@@ -1,6 +1,9 @@
 """The Ideas tab in a real browser (headless Chromium through Playwright): ideas under constraints, two of them
 starred, the shortlist exported as .csv, still there after a reload, one unstarred; and a phone-sized page
 that never scrolls sideways. Screenshots go to artifacts/screenshots/."""
+import datetime
+import time
+
 import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
@@ -66,6 +69,9 @@ def test_generate_star_export_and_reload(browser, app_server, tmp_path):
     assert rows[0] == "text,score,is_new,run_id,added"
     assert [row.split(",")[0] for row in rows[1:]] == [ideas[0], ideas[3]]
     assert all(",True,names-transformer," in row for row in rows[1:]), rows
+    for row in rows[1:]:  # when it was starred: ISO 8601 local time with its offset, not a Unix time
+        added = datetime.datetime.fromisoformat(row.rsplit(",", 1)[1])
+        assert added.tzinfo is not None and abs(time.time() - added.timestamp()) < 600, row
     page.screenshot(path=str(SHOTS / "ideas-desktop.png"), full_page=True)
 
     page.reload()

@@ -96,7 +96,7 @@ def test_two_visitors_share_only_what_is_published(app, browser):
     # Alice's reload (same browser storage, same workspace key) still shows her data set and run
     alice.reload()
     loaded(alice)
-    expect(alice.locator("#data-summary")).to_contain_text("32,033 lines", timeout=WAIT)
+    expect(alice.locator("#data-summary")).to_contain_text("pets: 30 lines", timeout=WAIT)
     assert "pets" in options(alice, "data-dataset")
     open_tab(alice, "Train")
     expect(alice.locator("#train-run input")).to_have_value(run_name, timeout=WAIT)

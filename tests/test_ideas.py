@@ -1,6 +1,7 @@
 """The idea generator on the shipped models: every idea meets every constraint and is new, scores are the
 model's, impossible requests answer with a message in time; and the shortlist with its exports."""
 import csv
+import datetime
 import io
 import json
 import math
@@ -177,5 +178,7 @@ def test_the_shortlist_survives_a_reload_and_exports_safely(tmp_path):
     cells = [row[0] for row in rows[1:]]
     assert cells == ["Nova Labs", "'=HYPERLINK(\"x\")", "'@SUM(A1)", "'+1", "'\tTab", "plain, with comma"]
     assert rows[1][1] == "-0.9123" and rows[1][2] == "True"
+    added = datetime.datetime.fromisoformat(rows[1][4])  # ISO 8601 local time with its offset, not a Unix time
+    assert added.tzinfo is not None and abs(added.timestamp() - again[0]["added"]) < 1
     with pytest.raises(ConfigError):
         Shortlist(tmp_path / "visitor").add("two\nlines")

@@ -92,7 +92,7 @@ def test_the_tool_schema_over_http_lists_typed_described_tools_and_nothing_else(
     assert types == {"run_id": "string", "count": "integer", "only_new": "boolean", "min_len": "integer",
                      "max_len": [{"type": "null"}, {"type": "integer"}], "starts_with": "string",
                      "ends_with": "string", "contains": "string", "exclude": "string", "temperature": "number",
-                     "rank": ["logprob", "diverse"], "case": ["as-is", "lower", "title", "upper"],
+                     "rank": ["logprob", "diverse"], "case": ["as-is", "lower", "title", "upper"], "label": "string",
                      "workspace": [{"type": "null"}, {"type": "string"}]}
     assert ideas["required"] == ["run_id"]
     assert "transformer" in schema["train_model"]["inputSchema"]["properties"]["arch"]["enum"]

@@ -3,6 +3,7 @@ when a run overfits, and downloads a spreadsheet opens correctly."""
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,34 @@ def test_the_train_tab_shows_the_overfitting_note(jobs):
         run.append_metrics({"kind": "eval", "step": 600, "train_loss": 1.7, "test_loss": 2.45})
         status = progress(ctx, run.id)[0]
     assert "Overfitting: the test loss has risen for 3 evaluations" in status and "is kept" in status
+
+
+def test_the_readme_set_up_says_the_app_keeps_running_and_the_tests_need_another_terminal():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    set_up = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    assert "keeps\nrunning" in set_up or "keeps running" in set_up
+    assert "another terminal" in set_up
+
+
+def test_the_train_tab_says_starting_until_the_first_evaluation_and_labels_its_samples(jobs):
+    """A run whose worker has not evaluated yet (it is loading) shows Starting, not a silent step 0; its samples
+    say the step and test loss of the weights that wrote them."""
+    from makemore.engine import Engine
+    from makemore.store import RunState
+    from makemore.ui.common import Context
+    from makemore.ui.train_tab import describe, progress
+
+    run = jobs.ws.run(jobs.create("twenty", "bigram", steps=600))
+    engine = Engine(jobs.owners, jobs)
+    ctx = Context(engine)
+    run.update_status(state=RunState.RUNNING, step=0)
+    with ctx.visiting(engine.session()):
+        assert describe(ctx, run.id)[0].startswith("**Starting**")
+        assert "none yet" in progress(ctx, run.id)[3]["label"]
+        run.append_metrics({"kind": "eval", "step": 0, "train_loss": 3.3, "test_loss": 3.31})
+        run.write_samples(["xq", "zzv"], 0)
+        run.update_status(best_test_loss=3.31, best_step=0)
+        assert describe(ctx, run.id)[0].startswith("**Training**")
+        samples = progress(ctx, run.id)[3]
+    assert samples["value"] == "xq\nzzv"
+    assert samples["label"] == "Latest samples, at step 0, test loss 3.310 — untrained weights, gibberish expected"

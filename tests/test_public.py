@@ -29,7 +29,7 @@ def visitors(public_app, tmp_path_factory):
     assert a != b and a.startswith("mk-")
     path = tmp_path_factory.mktemp("data") / "pets.txt"
     path.write_text("\n".join(TWENTY_NAMES * 3), encoding="utf-8")
-    name, _ = alice.predict(handle_file(str(path)), a, api_name="/upload_dataset")
+    name, _ = alice.predict(handle_file(str(path)), workspace=a, api_name="/upload_dataset")
     run_id, _ = alice.predict(dataset=name, arch="bigram", amount=30, unit="steps", eval_interval=10, workspace=a,
                               api_name="/start_training")
     wait_for(lambda: alice.predict(run_id, a, api_name="/run_status")["status"]["state"] == "finished", 120,
@@ -55,7 +55,7 @@ def test_a_visitor_sees_and_touches_only_their_own_work(visitors):
     refused(lambda: v.bob.predict(v.run, "mine now", v.b, api_name="/rename_run"), no_run)
     refused(lambda: v.bob.predict(v.run, True, v.b, api_name="/publish_run"), no_run)
     refused(lambda: v.bob.predict(run_id=v.run, workspace=v.b, api_name="/sample"), no_run)
-    refused(lambda: v.bob.predict(v.run, "emma", v.b, api_name="/score_line"), no_run)
+    refused(lambda: v.bob.predict(v.run, "emma", workspace=v.b, api_name="/score_line"), no_run)
     refused(lambda: v.bob.predict([v.run], workspace=v.b, api_name="/compare_runs"), no_run)
     assert "There is no data set" in v.bob.predict(v.dataset, v.b, api_name="/dataset_stats")[-1]  # said as text
     assert "There is no data set" in v.bob.predict(v.dataset, v.b, api_name="/delete_dataset")[-1]
@@ -106,7 +106,7 @@ def test_nothing_of_the_server_is_exposed(visitors, public_app):
                                    {"path": "http://127.0.0.1:9/x.txt", "url": "http://127.0.0.1:9/x.txt",
                                     "meta": {"_type": "gradio.FileData"}}])
 def test_an_upload_given_as_a_server_path_or_a_url_is_refused(visitors, public_app, given):
-    response = httpx.post(f"{public_app.url}gradio_api/call/upload_dataset", json={"data": [given, visitors.a]},
+    response = httpx.post(f"{public_app.url}gradio_api/call/upload_dataset", json={"data": [given, None, None, visitors.a]},
                           timeout=30)
     if response.status_code == 200:
         event = response.json()["event_id"]

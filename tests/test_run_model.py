@@ -95,24 +95,24 @@ def test_the_cli_and_the_app_score_on_the_same_test_lines(jobs, small_file, tmp_
 # The API contract: names and parameter names (one name for one thing, issue 19: `run_id` for a run, `dataset`
 # for a data set).
 API = {
-    "/compare_runs": ["run_ids", "x_axis", "temperature", "num_samples", "seed"],
+    "/compare_runs": ["run_ids", "x_axis", "temperature", "num_samples", "seed", "label"],
     "/dataset_stats": ["dataset"], "/delete_dataset": ["dataset"], "/list_runs": [],
     "/resume_training": ["run_id", "max_steps", "time_budget"], "/run_progress": ["run_id"], "/run_status": ["run_id"],
-    "/sample": ["run_id", "temperature", "top_k", "top_p", "num_samples", "prefix", "seed"],
-    "/score_line": ["run_id", "text"],
+    "/sample": ["run_id", "temperature", "top_k", "top_p", "num_samples", "prefix", "seed", "label"],
+    "/score_line": ["run_id", "text", "label"],
     "/start_training": ["dataset", "arch", "n_layer", "n_head", "n_embd", "n_embd2", "context", "dropout",
                         "learning_rate", "batch_size", "weight_decay", "amount", "unit", "seed", "eval_interval",
                         "shown_for", "start_from"],
-    "/stop_training": ["run_id"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path"],
+    "/stop_training": ["run_id"], "/train_all": ["dataset", "seconds", "seed"], "/upload_dataset": ["path", "text_column", "label_column"],
     "/rename_run": ["run_id", "name"], "/publish_run": ["run_id", "published"],
     "/generate_ideas": ["run_id", "count", "only_new", "min_len", "max_len", "starts_with", "ends_with", "contains",
-                        "exclude", "temperature", "rank", "case"],
+                        "exclude", "temperature", "rank", "case", "label"],
     "/shortlist": [], "/shortlist_add": ["text", "score", "is_new", "run_id"], "/shortlist_remove": ["text"],
     "/shortlist_export": [], "/list_datasets": [], "/list_models": ["with_weights_only"],
     "/train_model": ["dataset", "arch", "seconds"], "/training_status": ["run_id"],
-    "/next_char_choices": ["run_id", "prefix", "top_n"], "/next_char_probs": ["run_id", "line"],
-    "/embedding_map": ["run_id"], "/attention_map": ["run_id", "line"],
-    "/hidden_activations": ["run_id", "line", "top_units", "rank_by"], "/training_health": ["run_id"],
+    "/next_char_choices": ["run_id", "prefix", "top_n", "label"], "/next_char_probs": ["run_id", "line", "label"],
+    "/embedding_map": ["run_id"], "/attention_map": ["run_id", "line", "label"],
+    "/hidden_activations": ["run_id", "line", "top_units", "rank_by", "label"], "/training_health": ["run_id"],
     "/bigram_counts": ["dataset"], "/export_page": ["run_id", "include_training_lines"],
 }
 

@@ -154,15 +154,22 @@ def shared_run(ctx: Context, run_id: str | None) -> dict:
 
 
 def lists_load(ctx: Context):
-    """The page's lists as the visitor left them: data sets, the latest runs."""
-    datasets = ("data.dataset", "train.dataset", "compare.dataset")
+    """The page's lists as the visitor left them: every tab on the visitor's latest data set (their newest
+    upload or the data set of their newest run) and latest run (the newest with weights where one is needed);
+    a first visit keeps the defaults."""
+    datasets = ("data.dataset", "train.dataset", "compare.dataset", "inside.dataset")
+    runs = ("sample.run_id", "ideas.run_id", "inside.run_id")
 
     def load(shown: dict) -> dict:
-        updates = {name: dataset_refresh(ctx, shown[name]) for name in datasets}
-        updates["sample.run_id"] = run_update(ctx, None, with_weights=True)
-        updates["ideas.run_id"] = run_refresh(ctx, shown["ideas.run_id"], with_weights=True)
+        latest = ctx.session.latest_dataset()
+        updates = {name: dataset_update(ctx, latest) if latest else dataset_refresh(ctx, shown[name])
+                   for name in datasets}
+        own = [s.id for s in ctx.session.runs(with_weights=True) if not s.readonly]
+        for name in runs:
+            updates[name] = run_update(ctx, own[0], with_weights=True) if own else \
+                run_refresh(ctx, shown[name], with_weights=True)
         return updates
-    return PageLoad((*datasets, "ideas.run_id"), (*datasets, "sample.run_id", "ideas.run_id"), load)
+    return PageLoad((*datasets, *runs), (*datasets, *runs), load)
 
 
 def wire_page_load(ctx: Context, demo: gr.Blocks):

@@ -58,11 +58,12 @@ def list_models(ctx: Context, with_weights_only: bool = True) -> list[dict]:
         workspace (str | None): your key from new_workspace (on a public server; ignored locally).
 
     Returns:
-        [{"run_id", "name", "dataset", "arch", "state", "best_test_loss": lower is better, "params", "gallery"}].
+        [{"run_id", "name", "dataset", "arch", "state", "best_test_loss": lower is better, "params", "gallery",
+        "labels": the labels generate_ideas takes for this model ([] for a model trained without labels)}].
     """
     return [{"run_id": s.id, "name": s.name, "dataset": s.dataset, "arch": s.arch, "state": s.state.value,
-             "best_test_loss": rounded(s.status.best_test_loss), "params": s.params, "gallery": s.readonly}
-            for s in ctx.session.runs(with_weights_only)]
+             "best_test_loss": rounded(s.status.best_test_loss), "params": s.params, "gallery": s.readonly,
+             "labels": ctx.session.labels(s.id)} for s in ctx.session.runs(with_weights_only)]
 
 
 def train_model(ctx: Context, dataset: str, arch: Architecture = "transformer", seconds: float = 60.0) -> dict:

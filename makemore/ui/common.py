@@ -348,6 +348,26 @@ def runs_update(ctx: Context, current, refresh=False):
         gr.update(choices=choices, value=kept)
 
 
+ANY_LABEL = ""  # the label choice "any" (no label: the model's unconditioned start)
+
+
+def label_update(ctx: Context, run_id, current=None):
+    """The label picker of a run: its labels (and "any"), shown only for a labelled run; keeps `current`
+    if the run has it."""
+    try:
+        labels = ctx.session.labels(run_id) if run_id else []
+    except MakemoreError:
+        labels = []
+    choices = [("any label", ANY_LABEL)] + [(label, label) for label in labels]
+    return gr.update(choices=choices, value=current if current in labels else ANY_LABEL, visible=bool(labels))
+
+
+def label_picker(elem_id: str) -> gr.Dropdown:
+    """A hidden label dropdown; label_update fills and shows it for a labelled run."""
+    return gr.Dropdown([("any label", ANY_LABEL)], value=ANY_LABEL, label="label (lines of this kind)",
+                       allow_custom_value=True, visible=False, elem_id=elem_id)
+
+
 def loss4(value) -> str | None:
     """A loss as text with 4 decimals ("2.0000", never "2"); None when there is none."""
     return f"{value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else None

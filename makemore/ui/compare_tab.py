@@ -40,15 +40,16 @@ def leaderboard(ctx: Context, run_ids) -> pd.DataFrame:
     return frame
 
 
-def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42) -> pd.DataFrame:
-    """The same number of samples from each run, same settings and seed, one column per run."""
+def side_by_side(ctx: Context, run_ids, temperature=1.0, num_samples=10, seed=42, label=None) -> pd.DataFrame:
+    """The same number of samples from each run, same settings and seed (and label, for runs trained on
+    labels), one column per run."""
     columns = {}
     for run_id in run_ids or []:
         label = curve_label(ctx.session.run(run_id))
         label = label if label not in columns else f"{label} ({run_id})"
         try:
             samples = ctx.session.sample(run_id, num_samples=int(num_samples), temperature=float(temperature),
-                                         seed=int(seed))
+                                         seed=int(seed), label=label or None)
             columns[label] = [s.text for s in samples]
         except MakemoreError as e:
             columns[label] = [f"({e})"] + [""] * (int(num_samples) - 1)
@@ -59,8 +60,12 @@ MAX_COMPARED = 24
 
 
 def default_runs(ctx: Context) -> list[str]:
-    """What a first visit shows: the pretrained runs on the names data set (else the newest trained runs)."""
+    """What a (re)loaded page shows: the visitor's own runs on the data set of their latest run, newest first
+    (up to 8); on a first visit, the pretrained runs on the names data set (else the newest trained runs)."""
     summaries = ctx.session.runs(with_weights=True)
+    own = [s for s in summaries if not s.readonly]
+    if own:
+        return [s.id for s in own if s.dataset == own[0].dataset][:8]
     shipped = [s.id for s in summaries if s.shipped and s.dataset == "names"]
     return shipped or [s.id for s in summaries[:8]]
 
@@ -92,6 +97,8 @@ def layout_compare(ctx: Context) -> dict:
         e["temperature"] = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature", min_width=160)
         e["num_samples"] = gr.Slider(1, 50, value=10, step=1, label="samples per run", min_width=160)
         e["seed"] = Number(42, label="seed", precision=0, min_width=100)
+        e["label"] = gr.Textbox("", label="label (labelled runs; blank: any)", max_lines=1, min_width=140,
+                                elem_id="compare-label")
     e["samples"] = gr.Dataframe(SIDE_HINT, label="Samples side by side (same settings and seed)", interactive=False,
                                 wrap=True, elem_id="compare-samples")
     return e
@@ -119,14 +126,14 @@ def layout_train_all(ctx: Context) -> dict:
     return e
 
 
-def compare_runs(ctx: Context, run_ids, x_axis, temperature, num_samples, seed):
+def compare_runs(ctx: Context, run_ids, x_axis, temperature, num_samples, seed, label=None):
     """The chosen runs' test-loss curves, leaderboard and samples side by side (the /compare_runs endpoint)."""
     if not run_ids:
         raise ConfigError("Choose at least one run to compare.")
     if len(run_ids) > MAX_COMPARED:
         raise ConfigError(f"Compare at most {MAX_COMPARED} runs at once (you chose {len(run_ids):,}).")
     return curves(ctx, run_ids, x_axis), leaderboard(ctx, run_ids), side_by_side(ctx, run_ids, temperature,
-                                                                                  num_samples, seed)
+                                                                                  num_samples, seed, label)
 
 
 def train_all(ctx: Context, dataset, seconds, seed):

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..shortlist import export_csv, export_txt
-from .common import (Context, Number, PageLoad, bound, download_folder, in_page, inputs_for, markdown_text,
-                     note)
+from .common import (PRIVATE, Context, Number, PageLoad, bound, download_folder, in_page, inputs_for, label_picker,
+                     label_update, markdown_text, note)
 
 SECONDS = 3.0  # the time limit of one request
 PAGE_MAX = 200  # the most ideas the page asks for at once (API clients: ideas.MAX_IDEAS)
@@ -41,7 +41,7 @@ def whole(value, default=None):
 def generate_ideas(ctx: Context, run_id: str, count: int = 20, only_new: bool = True, min_len: int = 1,
                    max_len: int | None = None, starts_with: str = "", ends_with: str = "", contains: str = "",
                    exclude: str = "", temperature: float = 1.0, rank: Literal["logprob", "diverse"] = "logprob",
-                   case: Literal["as-is", "lower", "title", "upper"] = "as-is") -> dict:
+                   case: Literal["as-is", "lower", "title", "upper"] = "as-is", label: str = "") -> dict:
     """New names (or company names, words...) from a trained model under constraints, best first. It stops
     after 3 seconds with a message saying what it could not find; it never hangs.
 
@@ -58,6 +58,8 @@ def generate_ideas(ctx: Context, run_id: str, count: int = 20, only_new: bool = 
         temperature (float): above 0, at most 10: 1 samples as trained, lower is safer, higher bolder.
         rank (str): "logprob": the likeliest ideas first; "diverse": a mix of three temperatures.
         case (str): "lower", "title" or "upper" for mixed-case data (company names); "as-is": the model's.
+        label (str): for a model trained on a labelled data set (list_models gives its labels): ideas of this
+            label, e.g. "company"; "" for any.
         workspace (str | None): your key from new_workspace (on a public server; ignored locally).
 
     Returns:
@@ -70,7 +72,7 @@ def generate_ideas(ctx: Context, run_id: str, count: int = 20, only_new: bool = 
     constraints = dict(min_len=whole(min_len, 1), max_len=whole(max_len) or None, starts_with=starts_with or "",
                        ends_with=ends_with or "", contains=contains or "", exclude=exclude or "",
                        temperature=temperature, rank=rank or "logprob", case=case or "as-is")
-    result, known = ctx.session.ideas(run_id, whole(count), bool(only_new), constraints, SECONDS)
+    result, known = ctx.session.ideas(run_id, whole(count), bool(only_new), constraints, SECONDS, label or None)
     message = result.message
     if not known:
         message = (message + " " if message else "") + (
@@ -125,6 +127,7 @@ def layout(ctx: Context) -> dict:
             gallery = ctx.gallery_choices(with_weights=True)
             c.run_id = gr.Dropdown(gallery, label="Model (a run)", allow_custom_value=True,
                                    value=gallery[0][1] if gallery else None, elem_id="ideas-run")
+            c.label = label_picker("ideas-label")
             c.count = gr.Slider(1, PAGE_MAX, value=20, step=1, label="how many ideas", elem_id="ideas-count")
             c.only_new = gr.Checkbox(True, label="only new (never a line of the data set)", elem_id="ideas-new")
             with gr.Row():
@@ -263,6 +266,8 @@ def wire(ctx: Context, e: dict):
            [e["table"], *listed, e["shortlist_message"]], show_progress="hidden", **page)
     ctx.on(e["shortlist"].input, in_page(bound(keep_checked, ctx), keep=4), [e["table"], e["shortlist"]],
            [e["table"], *listed, e["shortlist_message"]], show_progress="hidden", **page)
+    ctx.on(e["run_id"].change, lambda run_id, label: label_update(ctx, run_id, label), [e["run_id"], e["label"]],
+           e["label"], **PRIVATE)
     for fn in (generate_ideas, shortlist, shortlist_add, shortlist_remove):
         ctx.api(bound(fn, ctx))
     ctx.endpoint(bound(shortlist_export, ctx), None, [e["txt"], e["csv"]], "shortlist_export")

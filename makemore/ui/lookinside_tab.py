@@ -11,7 +11,7 @@ from .. import introspect
 from ..engine import NotApplicable
 from ..errors import MakemoreError
 from . import figures
-from .common import Context, PageLoad, bound, dataset_refresh, friendly, markdown_text, run_refresh
+from .common import Context, bound, friendly, label_picker, label_update, markdown_text
 
 INTRO = ("Pick a trained run and type a line (a name, for a names model): each view below shows one thing the "
          "model has learned, as the makemore lectures draw it. `.` marks the start and end of a line.")
@@ -66,16 +66,19 @@ def require(value, what="a run"):
         raise gr.Error(f"Pick {what} first.", visible=False, print_exception=False)
 
 
-def next_char_probs(ctx: Context, run_id, line):
-    """The next-character probabilities at every position of a line (the /next_char_probs endpoint)."""
+def next_char_probs(ctx: Context, run_id, line, label=None):
+    """The next-character probabilities at every position of a line (the /next_char_probs endpoint); `label`:
+    read it as a line of that label (a labelled run)."""
     require(run_id)
-    return drawn(ctx.session.next_char_probs(run_id, line), figures.probs_figure)
+    return drawn(ctx.session.next_char_probs(run_id, line_or_example(ctx, run_id, line), label or None),
+                 figures.probs_figure)
 
 
-def next_char_choices(ctx: Context, run_id, prefix, top_n=8):
+def next_char_choices(ctx: Context, run_id, prefix, top_n=8, label=None):
     """The likeliest next characters after a prefix (the writer; the /next_char_choices endpoint)."""
     require(run_id)
-    return drawn(ctx.session.next_char_choices(run_id, prefix or "", int(top_n)), figures.choices_figure)
+    return drawn(ctx.session.next_char_choices(run_id, prefix or "", int(top_n), label or None),
+                 figures.choices_figure)
 
 
 def embedding_map(ctx: Context, run_id):
@@ -84,16 +87,18 @@ def embedding_map(ctx: Context, run_id):
     return drawn(ctx.session.embedding_map(run_id), figures.embedding_figure)
 
 
-def attention_map(ctx: Context, run_id, line):
+def attention_map(ctx: Context, run_id, line, label=None):
     """Each attention head's weights along a line (transformers only; the /attention_map endpoint)."""
     require(run_id)
-    return drawn(ctx.session.attention_map(run_id, line), figures.attention_figure, 4)
+    return drawn(ctx.session.attention_map(run_id, line_or_example(ctx, run_id, line), label or None),
+                 figures.attention_figure, 4)
 
 
-def hidden_activations(ctx: Context, run_id, line, top_units=16, rank_by="activity"):
+def hidden_activations(ctx: Context, run_id, line, top_units=16, rank_by="activity", label=None):
     """The last hidden layer's units along a line (the /hidden_activations endpoint)."""
     require(run_id)
-    view = ctx.session.hidden_activations(run_id, line, int(top_units), rank_by or "activity")
+    view = ctx.session.hidden_activations(run_id, line_or_example(ctx, run_id, line), int(top_units),
+                                          rank_by or "activity", label or None)
     return drawn(view, figures.hidden_figure, 4)
 
 
@@ -141,9 +146,10 @@ def layout(ctx: Context) -> dict:
     with gr.Row():
         e["run_id"] = gr.Dropdown(gallery, value=gallery[0][1] if gallery else None, label="Run",
                                   allow_custom_value=True, elem_id="inside-run", scale=2, min_width=220)
-        e["line"] = gr.Textbox(DEFAULT_LINE, label="Line to look at", max_lines=1, elem_id="inside-line", scale=2,
-                               min_width=160)
+        e["line"] = gr.Textbox("", label="Line to look at (blank: a line of the run's own data)", max_lines=1,
+                               elem_id="inside-line", scale=2, min_width=160, placeholder=DEFAULT_LINE)
         e["show"] = gr.Button("Show", variant="primary", elem_id="inside-show", scale=1, min_width=90, size="md")
+    e["label"] = label_picker("inside-label")
     with gr.Row():
         with gr.Column(scale=3, min_width=320):
             e["probs"] = section("Next-character probabilities along the line", CAPTIONS["probs"], "inside-probs")
@@ -196,7 +202,7 @@ def writer_layout() -> dict:
     return e
 
 
-def pick(ctx: Context, run_id, written, choice):
+def pick(ctx: Context, run_id, written, choice, label=None):
     """A click on a next character appends it; `<end>` finishes the line and scores it."""
     if not choice:
         return gr.skip(), gr.skip(), gr.skip()
@@ -204,7 +210,7 @@ def pick(ctx: Context, run_id, written, choice):
         return (written or "") + choice, gr.skip(), gr.skip()
     if not written:
         return gr.skip(), gr.update(value=None), "An empty line is not a line: pick a character first."
-    score = ctx.session.next_char_probs(run_id, written)
+    score = ctx.session.next_char_probs(run_id, written, label or None)
     return (gr.skip(), gr.update(choices=[], value=None),
             f"Finished: **{markdown_text(written)}** (log-probability {-score.total_surprisal:.2f} under this model). "
             "Undo to go on, or start over.")
@@ -215,13 +221,14 @@ def wire_writer(ctx: Context, e: dict, tab=None):
     Start over redraw through the prefix they change)."""
     numbers = e["writer"][1]
     refresh = dict(fn=ctx.owned(friendly(bound(next_char_choices, ctx))),
-                   inputs=[e["run_id"], e["prefix"], e["top_n"], ctx.key],
+                   inputs=[e["run_id"], e["prefix"], e["top_n"], e["label"], ctx.key],
                    outputs=e["writer"], show_progress="hidden", trigger_mode="always_last")
     to_radio = dict(fn=writer_state, inputs=numbers, outputs=[e["choices"], e["writer_status"]],
                     api_visibility="private", show_progress="hidden", trigger_mode="always_last")
-    triggers = [e["prefix"].change, e["top_n"].release, e["run_id"].change] + ([tab.select] if tab is not None else [])
+    triggers = [e["prefix"].change, e["top_n"].release, e["run_id"].change, e["label"].input] + \
+        ([tab.select] if tab is not None else [])
     gr.on(triggers, **refresh, api_name="next_char_choices").success(**to_radio)
-    ctx.on(e["choices"].input, friendly(bound(pick, ctx)), [e["run_id"], e["prefix"], e["choices"]],
+    ctx.on(e["choices"].input, friendly(bound(pick, ctx)), [e["run_id"], e["prefix"], e["choices"], e["label"]],
            [e["prefix"], e["choices"], e["writer_status"]], api_visibility="private", show_progress="hidden")
     e["undo"].click(lambda p: (p or "")[:-1], e["prefix"], e["prefix"], api_visibility="private",
                     show_progress="hidden")
@@ -236,12 +243,20 @@ def create_tab(ctx: Context, tab=None) -> dict:
     return e
 
 
-def prepare(ctx: Context, run_id, line):
+def prepare(ctx: Context, run_id, line, label=None):
     """Check the run and line once (one clear message for a bad line, not one per view); show the run's data set
-    in the bigram section."""
+    in the bigram section, and the line a blank field stands for as the field's placeholder (the server never
+    writes the field's value, so nothing replaces what the visitor types). (data set, line field, label)"""
     require(run_id)
-    name = ctx.session.check_line(run_id, line)
-    return gr.update(value=name) if name in ctx.session.datasets() else gr.skip()
+    name = ctx.session.check_line(run_id, line_or_example(ctx, run_id, line))
+    example = line_or_example(ctx, run_id, "")
+    return (gr.update(value=name) if name in ctx.session.datasets() else gr.skip(), gr.update(placeholder=example),
+            label_update(ctx, run_id, label))
+
+
+def line_or_example(ctx: Context, run_id, line) -> str:
+    """The line typed, else a line of the run's own data set (its first test line), else "emma"."""
+    return (line or "").strip() or ctx.session.example_line(run_id) or DEFAULT_LINE
 
 
 def health_tick(ctx: Context, run_id):
@@ -257,27 +272,22 @@ def health_tick(ctx: Context, run_id):
 def wire(ctx: Context, e: dict, tab=None):
     """Show (or Enter, a new run, opening the tab) checks the run and line once, then draws every view."""
     run_id, line, opened = e["run_id"], e["line"], ([tab.select] if tab is not None else [])
-    ready = gr.on([e["show"].click, line.submit, run_id.change, *opened], ctx.owned(friendly(bound(prepare, ctx))),
-                  [run_id, line, ctx.key], e["dataset"], api_visibility="private", show_progress="hidden",
+    label = e["label"]
+    ready = gr.on([e["show"].click, line.submit, run_id.change, label.input, *opened],
+                  ctx.owned(friendly(bound(prepare, ctx))), [run_id, line, label, ctx.key],
+                  [e["dataset"], line, label], api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last")
     quiet = dict(show_progress="minimal", trigger_mode="always_last")  # a newer request runs after, never dropped
-    views = [(next_char_probs, [run_id, line], "probs"), (embedding_map, [run_id], "embedding"),
-             (attention_map, [run_id, line], "attention"), (training_health, [run_id], "health")]
+    views = [(next_char_probs, [run_id, line, label], "probs"), (embedding_map, [run_id], "embedding"),
+             (attention_map, [run_id, line, label], "attention"), (training_health, [run_id], "health")]
     for fn, inputs, out in views:
         ctx.on(ready.success, friendly(bound(fn, ctx)), inputs, list(e[out]), api_name=fn.__name__, **quiet)
     hidden = dict(fn=ctx.owned(friendly(bound(hidden_activations, ctx))),
-                  inputs=[run_id, line, e["top_units"], e["rank_by"], ctx.key], outputs=list(e["hidden"]), **quiet)
+                  inputs=[run_id, line, e["top_units"], e["rank_by"], label, ctx.key], outputs=list(e["hidden"]),
+                  **quiet)
     ready.success(**hidden, api_name="hidden_activations")
     gr.on([e["top_units"].release, e["rank_by"].input], **hidden, api_visibility="private")
     gr.on([e["dataset"].change, *opened], ctx.owned(friendly(bound(bigram_counts, ctx))), [e["dataset"], ctx.key],
           list(e["bigram"]), api_name="bigram_counts", **quiet)
     ctx.on(gr.Timer(3.0).tick, bound(health_tick, ctx), run_id, list(e["health"]), api_visibility="private",
            show_progress="hidden")
-
-
-def page_load(ctx: Context) -> PageLoad:
-    """A (re)loaded page: fresh run and data set lists (a pick made later would otherwise be redrawn away)."""
-    def load(shown: dict) -> dict:
-        return {"inside.run_id": run_refresh(ctx, shown["inside.run_id"], with_weights=True),
-                "inside.dataset": dataset_refresh(ctx, shown["inside.dataset"])}
-    return PageLoad(("inside.run_id", "inside.dataset"), ("inside.run_id", "inside.dataset"), load)

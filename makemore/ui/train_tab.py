@@ -34,7 +34,10 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     head = f"**{markdown_text(curve_label(summary))}** ({summary.params or 0:,} parameters)"
     best = status.best_test_loss
     best_text = f"best test loss **{best:.4f}**" if best is not None else "no evaluation yet"
-    if state == "queued":
+    if starting(status):
+        line = (f"**Starting** {head}: the training process is loading (its first evaluation comes in a few "
+                "seconds).")
+    elif state == "queued":
         place = ctx.session.queue_place(run_id)
         line = (f"**Queued** (position {place.position} of {place.queued}): waiting for a free training slot; "
                 f"{place.busy} of {place.slots} busy. {head}")
@@ -45,6 +48,11 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     else:
         line = f"**{state.capitalize()}** at step {status.step:,} · {best_text} · {head}"
     return line, progress_bar(status)
+
+
+def starting(status) -> bool:
+    """Running, but the worker has not evaluated yet: it is still loading, or at its first evaluation."""
+    return status.state.value == "running" and status.step == 0 and status.best_test_loss is None
 
 
 def progress_bar(status) -> str:
@@ -78,7 +86,20 @@ def progress(ctx: Context, run_id):
     overfit = overfitting(metrics)
     if overfit:
         line += f"\n\n> ⚠ {overfit.message()}"
-    return line, bar, loss_figure(metrics), "\n".join(ctx.session.samples(run_id))
+    return line, bar, loss_figure(metrics), samples_update(ctx, run_id, metrics)
+
+
+def samples_update(ctx: Context, run_id, metrics: list[dict]):
+    """The latest samples, labelled with the step and test loss of the weights that wrote them (samples at
+    step 0 come from an untrained model, and say so)."""
+    samples, step = ctx.session.samples_at(run_id)
+    if not samples:
+        return gr.update(value="", label="Latest samples (none yet: they come with the first evaluation)")
+    loss = next((m["test_loss"] for m in reversed(metrics) if m.get("kind") == "eval" and m.get("step") == step), None)
+    where = f"at step {step:,}" if step is not None else "at the latest evaluation"
+    how = f", test loss {loss:.3f}" if loss is not None else ""
+    untrained = " — untrained weights, gibberish expected" if step == 0 else ""
+    return gr.update(value="\n".join(samples), label=f"Latest samples, {where}{how}{untrained}")
 
 
 def signature(ctx: Context, run_id):
@@ -233,7 +254,7 @@ start_training.__signature__ = START
 def start_in_page(ctx: Context, *values):
     run_id, _ = start_training(ctx, *values)
     summary = ctx.session.run(run_id)
-    return run_update(ctx, run_id), f"Started **{markdown_text(summary.name)}**: it is {summary.state}."
+    return run_update(ctx, run_id), f"Started **{markdown_text(summary.name)}**: its progress is on the right."
 
 
 def stop_training(ctx: Context, run_id):
@@ -347,16 +368,19 @@ def run_name(ctx: Context, run_id):
 
 
 def tick(ctx: Context, run_id, last):
-    """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed."""
+    """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed. Once the run shown has
+    ended, the note under Start about starting it goes (it would tell of a run long finished)."""
     try:
         now = signature(ctx, run_id)
         if now != last:
-            return (*progress(ctx, run_id), summary_frame(ctx.session.runs()), now)
+            ended = bool(run_id) and not ctx.session.is_training(run_id)
+            return (*progress(ctx, run_id), summary_frame(ctx.session.runs()), now,
+                    note("") if ended else gr.skip())
     except MakemoreError:  # a bad run name typed in: the run_id change event already said so
         pass
     except Exception:
         traceback.print_exc(file=sys.stderr)
-    return (gr.skip(),) * 6
+    return (gr.skip(),) * 7
 
 
 def pick_row(table, evt: gr.SelectData):
@@ -400,7 +424,8 @@ def wire_run(ctx: Context, e: dict):
     ctx.on(e["refresh"].click, lambda: list_runs(ctx), None, e["runs"], api_name="list_runs").then(
         ctx.owned(lambda run: (run_refresh(ctx, run), start_from_update(ctx))), [run_id, ctx.key],
         [run_id, e["start_from"]], **PRIVATE)
-    ctx.on(e["timer"].tick, bound(tick, ctx), [run_id, e["seen"]], [*shown, e["runs"], e["seen"]], **PRIVATE)
+    ctx.on(e["timer"].tick, bound(tick, ctx), [run_id, e["seen"]], [*shown, e["runs"], e["seen"], e["start_message"]],
+           **PRIVATE)
     e["runs"].select(pick_row, e["runs"], run_id, api_visibility="private")
 
 

@@ -10,7 +10,11 @@ VOCABULARY = {
     "run_id": "a run's id (from list_models, /list_runs or a share link ?run=<id>), e.g. \"names-transformer\"",
     "run_ids": "several run ids",
     "dataset": "a data set's name (from list_datasets), e.g. \"names\"",
-    "path": "a file to upload (a .txt file, UTF-8, one example per line)",
+    "path": "a file to upload: .txt (UTF-8, one example per line), or a table: .csv, .tsv or .jsonl",
+    "text_column": "a table's column of lines to learn (blank: the one obvious text column, e.g. \"name\")",
+    "label_column": "a table's column of labels, so the model learns lines per label (blank: a column \"label\" "
+                    "if there is one, else none)",
+    "label": "for a run trained on a labelled data set: lines of this label (blank: any label)",
     "name": "a run's new human name (1 to 60 printable characters)",
     "published": "true: in the gallery, readable by anyone with the link; false: private again",
     "workspace": "your key from /new_workspace (on a public server; ignored locally)",
@@ -42,6 +46,6 @@ VOCABULARY = {
     "score": "an idea's score from generate_ideas", "is_new": "whether an idea is new (not in the training data)",
     "with_weights_only": "true: only runs with saved weights",
     # looking inside
-    "line": "the line to look at", "top_n": "how many next-character choices",
+    "line": "the line to look at (blank: a line of the run's own data set)", "top_n": "how many next-character choices",
     "top_units": "how many hidden units to show", "rank_by": "\"activity\" or \"change\"",
 }

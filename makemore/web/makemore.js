@@ -3,8 +3,9 @@
  * model.js sets window.MAKEMORE_MODEL (weights, vocabulary, model card); this file reads it and defines
  * window.makemore:
  *   info                         the model card, architecture, config and vocabulary
- *   await nextCharProbs(prefix)  {char: probability} after "<start>" + prefix; "<end>" is the end of the line
- *   await sample({count, temperature, top_k, top_p, prefix, seed})  an array of strings
+ *   await nextCharProbs(prefix, label)  {char: probability} after "<start>" (or the label's start) + prefix;
+ *                                "<end>" is the end of the line
+ *   await sample({count, temperature, top_k, top_p, prefix, seed, label})  an array of strings
  *   await generate(options)      {lines, message, sampled}: sample() plus the Ideas constraints (starts_with,
  *                                ends_with, contains, exclude, min_len, max_len, unique, only_new, time_limit,
  *                                oversample: sample that many times count lines and keep the likeliest)
@@ -12,7 +13,8 @@
  * Every architecture keeps the same decoding state as its Python decode_step (makemore/models/), so a
  * character costs one step: a transformer's keys and values, a recurrent state, an MLP's window, a CNN's
  * past normalised inputs per layer, a bag of words' running sums. Token 0 is both <start> and <end>;
- * characters are tokens 1..V-1, in the vocabulary's order. Arithmetic is in float64 over float32 weights.
+ * characters are tokens 1..C, in the vocabulary's order; a model trained on labels has one start token per
+ * label after them (C+1.., in the order of M.labels), which starts a line of that label and is never written. Arithmetic is in float64 over float32 weights.
  */
 (function () {
   "use strict";
@@ -328,7 +330,8 @@
     const W = {};
     for (const [name, spec] of Object.entries(M.tensors)) W[name] = decodeTensor(spec);
     const stoi = new Map(M.vocab.map((ch, i) => [ch, i + 1]));
-    return { M, net: ARCHS[M.arch](W, M.config), stoi, hashes: trainHashes(M.train_hashes) };
+    const labels = M.labels || [];
+    return { M, net: ARCHS[M.arch](W, M.config), stoi, labels, hashes: trainHashes(M.train_hashes) };
   }
 
   function trainHashes(b64) {
@@ -369,6 +372,15 @@
 
   // --- generation under constraints ------------------------------------------------------------------------
   /* The shortest text (as tokens) that starts with head and ends with tail. */
+  /* The start token of a line of `label` (blank: no label, token 0); an unknown label is named. */
+  function startToken(m, label) {
+    if (label === undefined || label === null || label === "") return END;
+    if (!m.labels.length) throw new Error(`This model was trained without labels, so it cannot write a '${label}' line: leave the label blank.`);
+    const i = m.labels.indexOf(String(label));
+    check(i >= 0, `There is no label '${label}' in this model: use one of ${m.labels.map((l) => `'${l}'`).join(", ")}, or leave the label blank.`);
+    return m.M.vocab.length + 1 + i;
+  }
+
   function merge(head, tail) {
     for (let k = Math.min(head.length, tail.length); k >= 0; k--) {
       if (k === 0 || head.slice(head.length - k).join() === tail.slice(0, k).join()) return head.concat(tail.slice(k));
@@ -385,7 +397,7 @@
    * log-probability per character, the end included, at temperature 1 (as makemore.ideas). */
   function sampleRow(m, o, c, rand) {
     const s = m.net.start(), out = [], queue = [];
-    let token = END, logprob = 0;
+    let token = c.start, logprob = 0;
     for (let t = 0; t <= c.max_len; t++) {
       const logits = m.net.step(s, token);
       if (t < c.prefix.length) token = c.prefix[t];
@@ -444,9 +456,9 @@
     const contains = encode(m, String(opts.contains ?? ""), "contains");
     const ends = encode(m, String(opts.ends_with ?? ""), "ends with");
     const exclude = new Set(Array.from(String(opts.exclude ?? "")));
-    const excluded = [false, ...m.M.vocab.map((ch) => exclude.has(ch))];
+    const excluded = [false, ...m.M.vocab.map((ch) => exclude.has(ch)), ...m.labels.map(() => true)];
     const c = {
-      prefix, contains, ends, excluded, exclude, min_len: number(opts.min_len, 0), max_len: Math.min(number(opts.max_len, limit), limit),
+      start: startToken(m, opts.label), prefix, contains, ends, excluded, exclude, min_len: number(opts.min_len, 0), max_len: Math.min(number(opts.max_len, limit), limit),
       both: holds(ends, contains) ? ends : merge(contains, ends),
     };
     check(Number.isInteger(c.min_len) && Number.isInteger(c.max_len) && c.min_len <= c.max_len, `the length must be whole numbers with min ≤ max (the model writes at most ${limit} characters).`);
@@ -491,11 +503,11 @@
     return { lines, message, sampled };
   }
 
-  async function nextCharProbs(m, prefix) {
+  async function nextCharProbs(m, prefix, label) {
     const tokens = encode(m, String(prefix ?? ""), "the prefix");
     check(tokens.length < m.M.config.block_size, `the prefix is ${tokens.length} characters; this model writes at most ${m.M.config.block_size - 1}.`);
     const s = m.net.start();
-    let logits = m.net.step(s, END);
+    let logits = m.net.step(s, startToken(m, label));
     for (const t of tokens) logits = m.net.step(s, t);
     const probs = softmax(logits), out = { "<end>": probs[END] };
     m.M.vocab.forEach((ch, i) => { out[ch] = probs[i + 1]; });
@@ -505,8 +517,8 @@
   function api(m) {
     const { M } = m;
     return {
-      info: { ...M.card, arch: M.arch, config: M.config, vocab: M.vocab.slice(), format: M.format, only_new: Boolean(m.hashes) },
-      nextCharProbs: (prefix) => nextCharProbs(m, prefix),
+      info: { ...M.card, arch: M.arch, config: M.config, vocab: M.vocab.slice(), labels: m.labels.slice(), format: M.format, only_new: Boolean(m.hashes) },
+      nextCharProbs: (prefix, label) => nextCharProbs(m, prefix, label),
       sample: async (opts) => (await generateWith(m, { time_limit: 10, ...(opts || {}), unique: false, only_new: false })).lines,
       generate: (opts) => generateWith(m, opts),
     };
