@@ -198,6 +198,7 @@ def layout(ctx: Context) -> dict:
                              interactive=False, max_height=300, elem_id="train-runs")
     e["refresh"] = gr.Button("Refresh", size="sm")
     e["seen"] = gr.State(None)
+    e["started"] = gr.State(None)  # the run the note under Start is about
     e["timer"] = gr.Timer(1.5)
     return e
 
@@ -254,7 +255,8 @@ start_training.__signature__ = START
 def start_in_page(ctx: Context, *values):
     run_id, _ = start_training(ctx, *values)
     summary = ctx.session.run(run_id)
-    return run_update(ctx, run_id), f"Started **{markdown_text(summary.name)}**: its progress is on the right."
+    return (run_update(ctx, run_id), run_id,
+            f"Started **{markdown_text(summary.name)}**: its progress is on the right.")
 
 
 def stop_training(ctx: Context, run_id):
@@ -367,13 +369,13 @@ def run_name(ctx: Context, run_id):
     return gr.update(placeholder=name or "pick a run first")
 
 
-def tick(ctx: Context, run_id, last):
-    """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed. Once the run shown has
-    ended, the note under Start about starting it goes (it would tell of a run long finished)."""
+def tick(ctx: Context, run_id, last, started=None):
+    """Every 1.5 s: redraw only when a file of the run (or the list of runs) changed. Once the run the note
+    under Start is about has ended, the note goes (it would tell of a run long finished)."""
     try:
         now = signature(ctx, run_id)
         if now != last:
-            ended = bool(run_id) and not ctx.session.is_training(run_id)
+            ended = bool(run_id) and run_id == started and not ctx.session.is_training(run_id)
             return (*progress(ctx, run_id), summary_frame(ctx.session.runs()), now,
                     note("") if ended else gr.skip())
     except MakemoreError:  # a bad run name typed in: the run_id change event already said so
@@ -397,8 +399,8 @@ def wire_form(ctx: Context, e: dict):
     e["unit"].input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, e["unit"], e["amount"], **PRIVATE)
     # one click, one run: the button is disabled until the request is answered
     e["start"].click(lambda: gr.update(interactive=False), None, e["start"], queue=False, **PRIVATE).then(
-        ctx.owned(in_page(bound(start_in_page, ctx), keep=1)), [*inputs_for(start_training, e, skip=1), ctx.key],
-        [e["run_id"], e["start_message"]], **PRIVATE).then(
+        ctx.owned(in_page(bound(start_in_page, ctx), keep=2)), [*inputs_for(start_training, e, skip=1), ctx.key],
+        [e["run_id"], e["started"], e["start_message"]], **PRIVATE).then(
         lambda: gr.update(interactive=True), None, e["start"], queue=False, **PRIVATE)
 
 
@@ -424,7 +426,8 @@ def wire_run(ctx: Context, e: dict):
     ctx.on(e["refresh"].click, lambda: list_runs(ctx), None, e["runs"], api_name="list_runs").then(
         ctx.owned(lambda run: (run_refresh(ctx, run), start_from_update(ctx))), [run_id, ctx.key],
         [run_id, e["start_from"]], **PRIVATE)
-    ctx.on(e["timer"].tick, bound(tick, ctx), [run_id, e["seen"]], [*shown, e["runs"], e["seen"], e["start_message"]],
+    ctx.on(e["timer"].tick, bound(tick, ctx), [run_id, e["seen"], e["started"]],
+           [*shown, e["runs"], e["seen"], e["start_message"]],
            **PRIVATE)
     e["runs"].select(pick_row, e["runs"], run_id, api_visibility="private")
 
