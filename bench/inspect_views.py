@@ -89,7 +89,7 @@ def step_overhead(arch, dataset, steps, eval_interval):
 
     from makemore.data import BucketBatcher
     from makemore.health import HealthProbe
-    from makemore.models import build_model, get_architecture, make_config
+    from makemore.models import build_model, make_config
     from makemore.store import Run
     from makemore.train import make_optimizer, make_train_config, train_step
 

@@ -98,8 +98,7 @@ def section(checkpoints: Path) -> str:
             rows.append(row)
         order = {a: i for i, a in enumerate(ARCHS)}
         rows.sort(key=lambda r: (r["dataset"] != "names", order.get(r["arch"], 99)))
-        some = rows[0]
-        out += [f"### Shipped checkpoints", "",
+        out += ["### Shipped checkpoints", "",
                 "Each trained with its architecture's default configuration and a time budget "
                 f"(`python scripts/pretrain.py`), one at a time, on this machine's CPU (1 thread). "
                 "Test loss: mean cross-entropy per character (end of line included) on the 1000 held-out lines "

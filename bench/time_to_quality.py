@@ -12,7 +12,6 @@ evaluation) anneals within it, as a user who wants a model in a minute would tra
 evaluation and checkpoint writes included, at the resolution of the evaluation interval.
 """
 import argparse
-import json
 import math
 import sys
 import tempfile

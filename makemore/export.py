@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import BOUNDARY, SPLIT_SEED, Vocab, load_file
+from .data import SPLIT_SEED, Vocab, load_file
 from .errors import CheckpointError, ConfigError
 from .limits import load_limits
 from .models import ARCHITECTURES, get_architecture
