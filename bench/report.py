@@ -100,7 +100,7 @@ def section(checkpoints: Path) -> str:
         rows.sort(key=lambda r: (r["dataset"] != "names", order.get(r["arch"], 99)))
         out += ["### Shipped checkpoints", "",
                 "Each trained with its architecture's default configuration and a time budget "
-                f"(`python scripts/pretrain.py`), one at a time, on this machine's CPU (1 thread). "
+                "(`python scripts/pretrain.py`), one at a time, on this machine's CPU (1 thread). "
                 "Test loss: mean cross-entropy per character (end of line included) on the 1000 held-out lines "
                 "(its standard error is about 0.01). The machine was shared with other work while these ran, so "
                 "the step counts are lower than on an idle machine.", "",
