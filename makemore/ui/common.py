@@ -96,22 +96,25 @@ class Context:
         @functools.wraps(fn)
         def wrapper(profile, request, *args):
             *args, key = args if args else ("",)
-            user = getattr(profile, "username", None) if profile is not None else None
-            try:
-                session = self.engine.session(key, user, request_client(request))
-            except MakemoreError as e:  # no key, or not a key: said to the caller, whatever the handler
-                if quiet_outputs is not None:  # a page's own event (a timer) before the page has its key
-                    return gr.skip() if quiet_outputs == 1 else (gr.skip(),) * quiet_outputs
-                raise gr.Error(str(e), duration=20, print_exception=False) from None
-            token = VISITOR.set(session)
-            try:
-                return fn(*args)
-            finally:
-                VISITOR.reset(token)
+            return self.as_visitor(profile, request, key, lambda: fn(*args), quiet_outputs)
         wrapper.__signature__ = signature.replace(parameters=params)
         wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "profile": gr.OAuthProfile | None,
                                    "client_request": gr.Request, "workspace": str | None}
         return wrapper
+
+    def as_visitor(self, profile, request, key, call, quiet_outputs: int | None = None):
+        """`call()` with `ctx.session` the session of the visitor the key, profile and request say. A key that is
+        missing or malformed is said to the caller; a page's own event (`quiet_outputs`: a timer before the page
+        has its key) is skipped quietly instead."""
+        user = getattr(profile, "username", None) if profile is not None else None
+        try:
+            session = self.engine.session(key, user, request_client(request))
+        except MakemoreError as e:
+            if quiet_outputs is not None:
+                return gr.skip() if quiet_outputs == 1 else (gr.skip(),) * quiet_outputs
+            raise gr.Error(str(e), duration=20, print_exception=False) from None
+        with self.visiting(session):
+            return call()
 
     @contextlib.contextmanager
     def visiting(self, session: Session):
@@ -130,15 +133,15 @@ class Context:
         return trigger(self.owned(fn, count if private else None), [*inputs, self.key], outputs, **options)
 
     def on_names(self, triggers, fn, reads, writes, **options):
-        """Wire `fn(values) -> updates` on `triggers` (a list of event triggers, or one) by component names: it gets the shown values of `reads` as a dict keyed
-        by name and returns updates keyed by name (any subset of `writes`). A private, owned page event."""
+        """Wire `fn(values) -> updates` on `triggers` (a list of event triggers, or one) by component names: it gets
+        the shown values of `reads` as a dict keyed by name and returns updates keyed by name (any subset of
+        `writes`). A private, owned page event."""
         names = {self.manager[n]: n for n in reads}
 
         def named(values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
             key = values.pop(self.key, None)
             by_name = {names[c]: v for c, v in values.items()}
-            handler = self.owned(lambda: fn(by_name), quiet_outputs=len(writes))
-            updates = handler(profile, request, key)
+            updates = self.as_visitor(profile, request, key, lambda: fn(by_name), len(writes))
             if not isinstance(updates, dict):
                 return updates
             return {self.manager[n]: u for n, u in updates.items()}
