@@ -25,7 +25,7 @@ from .jobs import JobManager
 from .owners import KEY, Owners
 from .sample import Sample, generate, mark_origin, score_line
 from .shortlist import Shortlist
-from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary
+from .store import ACTIVE_STATES, RunState, RunStatus, RunSummary, vocab_of
 from .manifests import read_manifests
 from .tables import TABLE_SUFFIXES, preview
 from .workspace import BUNDLED
@@ -283,7 +283,7 @@ class Session:
         """New lines from a run's best weights (of `label`, for a labelled run), each marked new / in train /
         in test when its data is at hand."""
         model, config = self._model(run_id)
-        samples = generate(model, self._vocab(run_id, config), num_samples=num_samples, temperature=temperature,
+        samples = generate(model, vocab_of(config), num_samples=num_samples, temperature=temperature,
                            top_k=top_k, top_p=top_p, prefix=prefix, seed=seed, label=label or None)
         dataset = self.ws.dataset_of(config)
         return mark_origin(samples, dataset) if dataset else samples
@@ -292,7 +292,7 @@ class Session:
     def score_line(self, run_id: str, text: str, label=None) -> dict:
         """{"line", "mean_nll", "logprob", "perplexity", "origin": train, test, new or None (data gone)}."""
         model, config = self._model(run_id)
-        scored = score_line(model, self._vocab(run_id, config), text, label=label or None)
+        scored = score_line(model, vocab_of(config), text, label=label or None)
         dataset = self.ws.dataset_of(config)
         return {**scored, "origin": dataset.origin(scored["line"]) if dataset else None}
 
@@ -303,7 +303,7 @@ class Session:
         model, config = self._model(run_id)
         dataset = self.ws.dataset_of(config)
         known = set(dataset.lines) if dataset else set()
-        result = ideas_core.generate_ideas(model, self._vocab(run_id, config), known, count, only_new,
+        result = ideas_core.generate_ideas(model, vocab_of(config), known, count, only_new,
                                            time_limit=time_limit, label=label or None, **constraints)
         return result, dataset is not None
 
@@ -325,7 +325,7 @@ class Session:
     def check_line(self, run_id: str, line: str) -> str:
         """Refuse (ConfigError) a line the run's model cannot read; returns the run's data set name."""
         model, config = self._model(run_id)
-        introspect.encode_line(model, self._vocab(run_id, config), line)
+        introspect.encode_line(model, vocab_of(config), line)
         return config["dataset"]["name"]
 
     @owned
@@ -341,7 +341,7 @@ class Session:
     @owned
     def embedding_map(self, run_id: str):
         model, config = self._model(run_id)
-        return introspect.embedding_map(model, self._vocab(run_id, config))
+        return introspect.embedding_map(model, vocab_of(config))
 
     @owned
     def attention_map(self, run_id: str, line: str, label=None):
@@ -349,7 +349,7 @@ class Session:
         reason = introspect.unavailable(config["arch"], "attention_map", run_id)
         if reason:
             return NotApplicable(reason)
-        return introspect.attention_map(model, self._vocab(run_id, config), line, label=label or None)
+        return introspect.attention_map(model, vocab_of(config), line, label=label or None)
 
     @owned
     def hidden_activations(self, run_id: str, line: str, top_units: int = 16, rank_by: str = "activity",
@@ -358,7 +358,7 @@ class Session:
         reason = introspect.unavailable(config["arch"], "hidden_activations", run_id)
         if reason:
             return NotApplicable(reason)
-        return introspect.hidden_activations(model, self._vocab(run_id, config), line, top_units, rank_by,
+        return introspect.hidden_activations(model, vocab_of(config), line, top_units, rank_by,
                                              label=label or None)
 
     @owned
@@ -398,12 +398,9 @@ class Session:
             raise ConfigError("Pick a run first.")
         return self.owners.model(self.ws, run_id)
 
-    def _vocab(self, run_id: str, config: dict):
-        return self._readable(run_id).vocab(config)
-
     def _model_and_vocab(self, run_id: str):
         model, config = self._model(run_id)
-        return model, self._vocab(run_id, config)
+        return model, vocab_of(config)
 
     def _shortlist(self) -> Shortlist:
         return self.ws.shortlist()  # within the owner's quota; the folder appears with the first star

@@ -274,8 +274,7 @@ class Run:
         return ModelConfig(**(config or self.read_config())["model"])
 
     def vocab(self, config=None) -> Vocab:
-        config = config or self.read_config()
-        return Vocab(config["vocab"], list(config.get("labels", [])))
+        return vocab_of(config or self.read_config())
 
     # --- weights ------------------------------------------------------------------------
     def save_weights(self, model, step, test_loss, name=WEIGHTS, extra=None):
@@ -469,3 +468,8 @@ def new_run_id(root, arch: str, dataset: str) -> str:
         n += 1
         run_id = f"{base}-{n}"
     return run_id
+
+
+def vocab_of(config: dict) -> Vocab:
+    """A run's vocabulary (its characters, then its labels' start tokens) from its config."""
+    return Vocab(config["vocab"], list(config.get("labels", [])))
