@@ -19,9 +19,9 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .errors import CheckpointError, QuotaError
+from .errors import QuotaError
 from .limits import Limits
-from .store import atomic_write_json, read_json
+from .store import atomic_write_json, read_str_map
 
 FILE = "clients.json"
 LOCAL = "local"
@@ -114,15 +114,7 @@ class Ledger:
         self.path = self.root / FILE
         self._lock = threading.Lock()
         self._minted: dict[str, deque] = {}  # client -> when it got its last keys (within the hour)
-        self._links = self._load()
-
-    def _load(self) -> dict[str, str]:
-        try:
-            links = read_json(self.path)
-        except (FileNotFoundError, CheckpointError):
-            return {}
-        return {k: v for k, v in links.items() if isinstance(k, str) and isinstance(v, str)} \
-            if isinstance(links, dict) else {}
+        self._links = read_str_map(self.path)
 
     def client_of(self, owner: str) -> str:
         """Whose allowance an owner's work counts to: a signed-in user's own; an anonymous owner's client."""

@@ -20,10 +20,10 @@ from dataclasses import replace as _replace
 from pathlib import Path
 
 from .clients import Ledger
-from .errors import AccessError, CheckpointError, ConfigError
+from .errors import AccessError, ConfigError
 from .limits import Limits, load_limits
 from .store import (INIT, LAST, METRICS, SAMPLES, WEIGHTS, Run, RunState, RunSummary, atomic_write_bytes,
-                    atomic_write_json, check_name, new_run_id, read_json)
+                    atomic_write_json, check_name, new_run_id, read_str_map)
 from .uploads import Uploads
 from .workspace import Workspace
 
@@ -144,12 +144,8 @@ class Owners:
 
     # --- the gallery ----------------------------------------------------------------------------
     def published(self) -> dict[str, str]:
-        try:
-            index = read_json(self.gallery_file)
-        except (FileNotFoundError, CheckpointError):
-            return {}
-        return {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, str)} \
-            if isinstance(index, dict) else {}
+        """Published run id -> its owner."""
+        return read_str_map(self.gallery_file)
 
     def gallery_run(self, run_id: str) -> Run | None:
         check_name(run_id, "run id")

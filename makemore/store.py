@@ -185,6 +185,17 @@ def read_json(path: Path):
         raise CheckpointError(f"{Path(path).name} in {Path(path).parent.name} is damaged ({e}).") from None
 
 
+def read_str_map(path: Path) -> dict[str, str]:
+    """A JSON object of strings to strings (an index such as gallery.json); a missing or damaged file, or
+    entries of other types, count as absent."""
+    try:
+        data = read_json(path)
+    except (FileNotFoundError, CheckpointError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(data, dict) else {}
+
+
 def finite_or_none(x):
     return None if x is None or not math.isfinite(x) else float(x)
 
