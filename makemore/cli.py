@@ -20,7 +20,7 @@ from .train import extend_limits, print_progress, resolve_device, train_and_reco
 
 MODEL_FLAGS = list(hparams.MODEL)
 OPTIMIZER_FLAGS = ["learning_rate", "batch_size", "weight_decay", "warmup_steps", "schedule", "min_lr_ratio",
-                   "compile"]
+                   "decay_share", "optimizer", "ema", "compile"]
 RUN_FLAGS = [n for n in hparams.TRAIN if n not in OPTIMIZER_FLAGS]  # max steps, time budget, seed, intervals
 
 

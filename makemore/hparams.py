@@ -140,11 +140,28 @@ class TrainConfig:
                                rule="0 or more steps", flags=("--warmup-steps",),
                                help="steps of linear learning-rate warm-up")
     schedule: str = hparam("cosine", kind=str, words="schedule", label="learning-rate schedule",
-                           choices=("cosine", "constant"), flags=("--schedule",),
-                           help="cosine: decay to min_lr_ratio over the step limit or the time budget")
+                           choices=("cosine", "wsd", "constant"), flags=("--schedule",), per_arch=True,
+                           help="cosine: decay to min_lr_ratio over the step limit or the time budget; wsd "
+                                "(warm-up, stable, decay): hold the learning rate, then decay it linearly over "
+                                "the last decay_share")
     min_lr_ratio: float = hparam(0.1, kind=float, words="min lr ratio", label="final learning rate share", low=0.0,
                                  high=1.0, flags=("--min-lr-ratio",),
                                  help="the cosine schedule ends at this share of the learning rate")
+    decay_share: float = hparam(0.3, kind=float, words="decay share", label="decay share (wsd)", low=0.0,
+                                high=1.0, open_low=True, step=0.05, flags=("--decay-share",), per_arch=True,
+                                help="the wsd schedule decays over this last share of the steps or the budget")
+    optimizer: str = hparam("adamw", kind=str, words="optimizer", label="optimizer", choices=("adamw", "muon"),
+                            flags=("--optimizer",), per_arch=True,
+                            help="muon: torch.optim.Muon on the hidden weight matrices, AdamW on the rest")
+    ema: float = hparam(0.0, kind=float, words="weight average decay", label="weight average (EMA) decay",
+                        low=0.0, high=1.0, open_high=True, step=0.001, flags=("--ema",), per_arch=True,
+                        help="evaluate and save an exponential moving average of the weights with this decay "
+                             "per step (0: off; typical 0.99 to 0.999)")
+    choose_on: str = hparam("validation", kind=str, words="choose on", label="choose the best checkpoint on",
+                            choices=("validation", "test"), flags=("--choose-on",),
+                            help="validation: hold out as many training lines as the test split and keep the "
+                                 "checkpoint best on them (the test loss is then an honest estimate); test: the "
+                                 "classic makemore's choice, on the test split itself")
     seed: int = hparam(3407, kind=int, words="seed", label="seed", rule="a whole number", flags=("--seed",),
                        api=True, help="seed for initialisation, batches and sampling")
     num_samples: int = hparam(10, kind=int, words="samples per evaluation", label="samples per evaluation", low=0,

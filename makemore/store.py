@@ -64,8 +64,10 @@ class RunStatus:
     time_budget: float | None = None  # seconds; 0: none
     elapsed: float = 0.0  # training seconds, over every session of the run
     tokens_per_s: float | None = None
-    best_test_loss: float | None = None
+    best_test_loss: float | None = None  # the test loss of the saved (best) checkpoint
     best_step: int | None = None
+    best_val_loss: float | None = None  # its validation loss, when the run chose it on validation
+    lowest_test_loss: float | None = None  # the lowest test loss seen: the classic makemore's "best test"
     error: str | None = None
     retryable: bool | None = None  # failed for a reason that may pass (a full disk): resume may try again
     pid: int | None = None

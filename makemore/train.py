@@ -1,8 +1,12 @@
 """Training: the Trainer that trains the model of a run directory, used by the CLI, the web app's worker
 and sweeps.
 
-It evaluates every `eval_interval` steps, appends metrics, keeps the best-by-test-loss weights in
-model.safetensors and the latest weights plus optimizer state in last.safetensors (for resume).
+It evaluates every `eval_interval` steps, appends metrics, keeps the best weights in model.safetensors and
+the latest weights plus optimizer state in last.safetensors (for resume). "Best" is on a validation split
+held out of the training lines (`choose_on`), so the saved model's test loss is an honest estimate; the
+classic makemore chose on the test split itself, and its figure, the lowest test loss seen, is kept beside
+(status `lowest_test_loss`). With `ema`, evaluation, samples and the best weights use an exponential moving
+average of the weights (optimizer.WeightAverage).
 
 Speed (measured by bench/throughput.py): batches of similar-length lines (BucketBatcher) so little
 padding is computed, AdamW over one flat parameter buffer (optimizer.py), and no device sync per step
@@ -10,6 +14,7 @@ padding is computed, AdamW over one flat parameter buffer (optimizer.py), and no
 suits a quiet machine; on a busy shared one, one thread (`--threads 1`) can be faster, as it never
 waits for another.
 """
+import contextlib
 import math
 import os
 import time
@@ -23,7 +28,7 @@ from .errors import ConfigError, DataError, Diverged, MakemoreError, TrainingFai
 from .health import HealthProbe
 from .hparams import TrainConfig
 from .models import build_model, count_params, get_architecture, make_config
-from .optimizer import FlatAdamW
+from .optimizer import FlatAdamW, WeightAverage
 from .sample import generate
 from .store import INIT, LAST, Run, RunState, check_run_name, default_run_name, load_state
 
@@ -103,7 +108,8 @@ def create_run(run: Run, dataset: Dataset, arch: str, model_overrides: dict, tra
 
 
 def learning_rate(c: TrainConfig, step: int, elapsed: float) -> float:
-    """Linear warm-up, then cosine decay to min_lr_ratio over the step limit or the time budget."""
+    """Linear warm-up, then the schedule's decay to min_lr_ratio over the step limit or the time budget:
+    cosine over all of it, or wsd (hold, then linear over the last decay_share)."""
     if step < c.warmup_steps:
         return c.learning_rate * (step + 1) / c.warmup_steps
     if c.schedule == "constant":
@@ -114,6 +120,9 @@ def learning_rate(c: TrainConfig, step: int, elapsed: float) -> float:
     if c.time_budget > 0:
         progress = max(progress, elapsed / c.time_budget)
     progress = min(1.0, progress)
+    if c.schedule == "wsd":
+        decay = max(0.0, progress - (1 - c.decay_share)) / c.decay_share
+        return c.learning_rate * (1 - (1 - c.min_lr_ratio) * decay)
     ratio = c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return c.learning_rate * ratio
 
@@ -156,7 +165,7 @@ def extend_limits(run: Run, max_steps=None, time_budget=None, limits=None):
         train["max_steps"] = int(max_steps)
     if time_budget:
         train["time_budget"] = float(time_budget)
-    check_train_config(TrainConfig(**train), limits)
+    check_train_config(stored_train_config(train), limits)
     if (train["max_steps"] > 0 and status.step >= train["max_steps"]) or \
             (train["time_budget"] > 0 and status.elapsed >= train["time_budget"]):
         raise ConfigError(
@@ -167,9 +176,21 @@ def extend_limits(run: Run, max_steps=None, time_budget=None, limits=None):
     run.update_status(max_steps=train["max_steps"], time_budget=train["time_budget"])
 
 
-def make_optimizer(model, c: TrainConfig) -> FlatAdamW:
-    """AdamW with weight decay on matrices only, over one flat parameter buffer (makemore/optimizer.py)."""
-    return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8)
+def make_optimizer(model, c: TrainConfig, vocab_size: int = 0) -> FlatAdamW:
+    """AdamW with weight decay on matrices only, over one flat parameter buffer (makemore/optimizer.py); with
+    c.optimizer "muon", Muon on the hidden matrices."""
+    return FlatAdamW(model, lr=c.learning_rate, weight_decay=c.weight_decay, betas=(0.9, 0.99), eps=1e-8,
+                     muon=c.optimizer == "muon", vocab_size=vocab_size)
+
+
+def stored_train_config(train: dict) -> TrainConfig:
+    """A run's TrainConfig from its config.json; a run stored before `choose_on` existed chose on test."""
+    return TrainConfig(**{"choose_on": "test", **train})
+
+
+def held_out(x: torch.Tensor, y: torch.Tensor, count: int):
+    """(training rows, validation rows): the first `count` training rows (already in random order) held out."""
+    return (x[count:], y[count:]), (x[:count], y[:count])
 
 
 def print_progress(record: dict):
@@ -216,19 +237,27 @@ class Trainer:
             raise DataError(
                 f"The data file is not the one run {run.id} was trained on (sha256 differs): "
                 f"give the original {self.config['dataset']['name']} file.")
-        self.c = c = TrainConfig(**self.config["train"])
+        self.c = c = stored_train_config(self.config["train"])
         torch.manual_seed(c.seed)
-        self.model = build_model(self.config["arch"], run.model_config(self.config)).to(device)
-        self.optimizer = make_optimizer(self.model, c)
+        model_config = run.model_config(self.config)
+        self.model = build_model(self.config["arch"], model_config).to(device)
+        self.optimizer = make_optimizer(self.model, c, model_config.vocab_size)
+        self.average = WeightAverage(self.optimizer, c.ema) if c.ema else None
         self.step_model = compile_model(self.model) if c.compile else self.model
         self.probe = HealthProbe(self.model)
-        self.step, self.elapsed_before, self.best = 0, 0.0, run.status().best_test_loss
+        status = run.status()
+        self.step, self.elapsed_before = 0, 0.0
+        self.best = status.best_val_loss if c.choose_on == "validation" else status.best_test_loss
+        self.lowest_test = status.lowest_test_loss or status.best_test_loss
         self.restore()
-        x_train, y_train = dataset.tensors("train")
         x_test, y_test = dataset.tensors("test")
+        (x_train, y_train), validation = held_out(*dataset.tensors("train"), len(x_test))
+        if c.choose_on == "test":
+            x_train, y_train = dataset.tensors("train")
         self.batcher = BucketBatcher(x_train, y_train, device, c.seed + self.step)
         self.eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
         self.eval_test = x_test.to(device), y_test.to(device)
+        self.eval_val = (validation[0].to(device), validation[1].to(device)) if c.choose_on == "validation" else None
         self.vocab, self.uniform_loss = run.vocab(self.config), math.log(dataset.vocab.size)
         self.label_generator = torch.Generator().manual_seed(c.seed + self.step) if self.vocab.labels else None
         self.lr, self.speed, self.started = c.learning_rate, 0.0, None
@@ -241,9 +270,11 @@ class Trainer:
                 load_state(self.model, self.run.read_tensors(INIT), self.run.id)
             return
         tensors = self.run.read_tensors(LAST)
-        weights = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress."))}
+        weights = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "progress.", "ema."))}
         load_state(self.model, weights, self.run.id)
         self.optimizer.load_state_tensors(tensors, self.run.id)
+        if self.average:
+            self.average.load_state_tensors(tensors, self.run.id)
         self.step = int(tensors["progress.step"])
         self.elapsed_before = float(tensors["progress.elapsed"])
         self.log({"kind": "resume", "step": self.step, "elapsed": round(self.elapsed_before, 3), "time": time.time()})
@@ -299,6 +330,8 @@ class Trainer:
             self.log({"kind": "note", "step": self.step, "time": time.time(),
                       "text": f"torch.compile failed ({type(e).__name__}: {reason}); training without it"})
             loss = train_step(self.model, self.optimizer, xb, yb)
+        if self.average:
+            self.average.update()
         if watched:
             self.log(self.probe.collect(self.step))
         self.step += 1
@@ -312,26 +345,44 @@ class Trainer:
         self.run.update_status(step=self.step, elapsed=round(self.elapsed(), 3), tokens_per_s=round(self.speed, 1))
 
     def evaluate_and_checkpoint(self):
-        """Losses on both splits; the best weights, the resume state and fresh samples to disk."""
+        """Losses on each split (of the averaged weights, when averaging); the best weights, the resume state and
+        fresh samples to disk."""
         at = round(self.elapsed(), 3)  # when the model reached these losses (measuring them takes a moment more)
-        train_loss, test_loss = evaluate(self.model, *self.eval_train), evaluate(self.model, *self.eval_test)
-        self.check_diverged(train_loss)
-        self.check_diverged(test_loss)
-        record = {"kind": "eval", "step": self.step, "train_loss": train_loss, "test_loss": test_loss, "lr": self.lr,
-                  "tokens_per_s": self.speed, "elapsed": at, "time": time.time()}
-        progress = {"step": self.step, "elapsed": at}
-        if self.best is None or test_loss < self.best:
-            self.best = test_loss
-            self.run.save_weights(self.model, self.step, test_loss)
-            progress.update(best_test_loss=test_loss, best_step=self.step)
+        with self.average.swapped() if self.average else contextlib.nullcontext():
+            record = self.measure(at)
+            progress = {"step": self.step, "elapsed": at, **self.keep_if_best(record)}
+            samples = generate(self.model, self.vocab, num_samples=self.c.num_samples, seed=self.step,
+                               device=self.device)
         resume_point = {"progress.step": torch.tensor(self.step), "progress.elapsed": torch.tensor(self.elapsed())}
-        self.run.save_weights(self.model, self.step, test_loss, name=LAST,
-                              extra={**self.optimizer.state_tensors(), **resume_point})
-        samples = generate(self.model, self.vocab, num_samples=self.c.num_samples, seed=self.step, device=self.device)
+        averaged = self.average.state_tensors() if self.average else {}
+        self.run.save_weights(self.model, self.step, record["test_loss"], name=LAST,
+                              extra={**self.optimizer.state_tensors(), **averaged, **resume_point})
         self.run.write_samples([s.text for s in samples], self.step)
         self.model.train()
         self.run.update_status(**progress)  # one status write per evaluation (each write is an fsync)
         self.log(record)
+
+    def measure(self, at: float) -> dict:
+        """The eval record: the loss on 1,000 training lines, the test split and the validation lines (if any)."""
+        splits = {"train_loss": self.eval_train, "test_loss": self.eval_test, "val_loss": self.eval_val}
+        losses = {name: evaluate(self.model, *data) for name, data in splits.items() if data is not None}
+        for value in losses.values():
+            self.check_diverged(value)
+        return {"kind": "eval", "step": self.step, **losses, "lr": self.lr, "tokens_per_s": self.speed,
+                "elapsed": at, "time": time.time()}
+
+    def keep_if_best(self, record: dict) -> dict:
+        """Save the weights if they are the best yet on the choosing split; the status fields that changed."""
+        test_loss = record["test_loss"]
+        self.lowest_test = test_loss if self.lowest_test is None else min(self.lowest_test, test_loss)
+        changed = {"lowest_test_loss": self.lowest_test}
+        chosen = record["val_loss"] if self.eval_val is not None else test_loss
+        if self.best is None or chosen < self.best:
+            self.best = chosen
+            self.run.save_weights(self.model, self.step, test_loss)
+            changed.update(best_test_loss=test_loss, best_step=self.step,
+                           best_val_loss=record.get("val_loss"))
+        return changed
 
     def check_diverged(self, loss_value: float):
         # far worse than guessing uniformly: the weights have blown up and will not come back usefully

@@ -1,0 +1,114 @@
+"""Quality in a time budget, over seeds: each (variant, architecture) trained for `--budget` seconds with
+several seeds, reported as the mean ± spread of the test loss at the checkpoint chosen on validation, with
+the classic's figure (the lowest test loss seen) beside it.
+
+    python bench/quality.py --budget 60 --archs transformer gru --variant base= --variant ema="--ema 0.999"
+    python bench/quality.py --budget 300 --seeds 3 --jobs 2 --out bench/results/quality_300s.json
+
+A variant is a name and extra command-line flags for `python -m makemore`; every run is a whole CLI process
+with one torch thread, `--jobs` of them side by side (two on this 2-core machine: each has a core, as the
+shipped runs were trained). Spread is the sample standard deviation and the range (min-max) over seeds.
+"""
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import NAMES, ROOT, machine, save, table  # noqa: E402
+
+SEEDS = [3407, 1, 2, 3, 4]
+
+
+def train_one(job: dict) -> dict:
+    """Train one run with the CLI; its figures from status.json and the metrics log."""
+    command = [sys.executable, "-m", "makemore", "-i", str(job["data"]), "-o", str(job["dir"]), "--type",
+               job["arch"], "--time-budget", str(job["budget"]), "--max-steps", "-1", "--seed", str(job["seed"]),
+               "--threads", "1", "--eval-interval", str(job["eval_interval"]), "--num-samples", "1",
+               *shlex.split(job["flags"])]
+    started = time.time()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    row = {k: job[k] for k in ("variant", "arch", "seed", "flags")}
+    row["wall_s"] = round(time.time() - started, 1)
+    if done.returncode != 0:
+        return {**row, "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
+    status = json.loads((job["dir"] / "status.json").read_text())
+    config = json.loads((job["dir"] / "config.json").read_text())
+    return {**row, "steps": status["step"], "params": config["params"], "test_loss": status["best_test_loss"],
+            "val_loss": status.get("best_val_loss"), "lowest_test_loss": status.get("lowest_test_loss"),
+            "best_step": status["best_step"]}
+
+
+def spread(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "n": len(values)}
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    groups = {}
+    for row in rows:
+        if "error" not in row:
+            groups.setdefault((row["variant"], row["arch"]), []).append(row)
+    out = []
+    for (variant, arch), group in groups.items():
+        test = spread([r["test_loss"] for r in group])
+        lowest = spread([r["lowest_test_loss"] for r in group])
+        out.append({"variant": variant, "arch": arch, "seeds": len(group), "params": group[0]["params"],
+                    "steps": round(statistics.fmean(r["steps"] for r in group)), "test_loss": test,
+                    "lowest_test_loss": lowest})
+    return out
+
+
+COLUMNS = [("variant", "variant", "s"), ("arch", "arch", "s"), ("seeds", "seeds", "d"), ("params", "params", ",d"),
+           ("steps", "steps", ",d"), ("test", "test at best val, mean ± sd", "s"), ("range", "range", "s"),
+           ("lowest", "lowest test (classic)", "s")]
+
+
+def show(summary: list[dict]):
+    print(table([{"variant": s["variant"], "arch": s["arch"], "seeds": s["seeds"], "params": s["params"],
+                  "steps": s["steps"], "test": f"{s['test_loss']['mean']:.4f} ± {s['test_loss']['std']:.4f}",
+                  "range": f"{s['test_loss']['min']:.4f}-{s['test_loss']['max']:.4f}",
+                  "lowest": f"{s['lowest_test_loss']['mean']:.4f} ± {s['lowest_test_loss']['std']:.4f}"}
+                 for s in summary], COLUMNS))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--archs", nargs="+", default=["transformer", "gru", "lstm", "rnn", "cnn", "mlp", "bow"])
+    p.add_argument("--variant", action="append", default=None, metavar="NAME=FLAGS",
+                   help="a name and extra CLI flags (repeatable); default: one variant, the defaults")
+    p.add_argument("--budget", type=float, default=300.0)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--eval-interval", type=int, default=250)
+    p.add_argument("--data", default=str(NAMES))
+    p.add_argument("--keep", default=None, help="keep the run directories here (default: a temporary folder)")
+    p.add_argument("--out", default=None, help="the JSON file (default: bench/results/quality_<budget>s.json)")
+    args = p.parse_args(argv)
+    variants = dict(v.split("=", 1) for v in (args.variant or ["defaults="]))
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="quality-"))
+    jobs = [{"variant": name, "flags": flags, "arch": arch, "seed": seed, "budget": args.budget, "data": args.data,
+             "eval_interval": args.eval_interval, "dir": folder / f"{name}-{arch}-{seed}"}
+            for seed in SEEDS[: args.seeds] for name, flags in variants.items() for arch in args.archs]
+    rows = []
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for row in pool.map(train_one, jobs):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    summary = summarize(rows)
+    show(summary)
+    out = Path(args.out) if args.out else None
+    save(out.stem if out else f"quality_{args.budget:g}s", {
+        "bench": "quality", "budget": args.budget, "data": Path(args.data).name, "variants": variants,
+        "machine": machine(), "summary": summary, "runs": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
