@@ -5,7 +5,8 @@ the classic's figure (the lowest test loss seen) beside it.
     python bench/quality.py --budget 60 --archs transformer gru --variant base= --variant ema="--ema 0.999"
     python bench/quality.py --budget 300 --seeds 3 --jobs 2 --out bench/results/quality_300s.json
 
-A variant is a name and extra command-line flags for `python -m makemore`; every run is a whole CLI process
+A variant is a name and extra command-line flags for `python -m makemore` (`NAME@arch,arch=FLAGS`: only for
+those architectures); every run is a whole CLI process
 with one torch thread, `--jobs` of them side by side (two on this 2-core machine: each has a core, as the
 shipped runs were trained). Spread is the sample standard deviation and the range (min-max) over seeds.
 """
@@ -42,7 +43,9 @@ def train_one(job: dict) -> dict:
     config = json.loads((job["dir"] / "config.json").read_text())
     return {**row, "steps": status["step"], "params": config["params"], "test_loss": status["best_test_loss"],
             "val_loss": status.get("best_val_loss"), "lowest_test_loss": status.get("lowest_test_loss"),
-            "best_step": status["best_step"]}
+            "best_step": status["best_step"],
+            "model": {k: v for k, v in config["model"].items() if k not in ("vocab_size", "block_size")},
+            "train": config["train"]}
 
 
 def spread(values: list[float]) -> dict:
@@ -65,9 +68,9 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-COLUMNS = [("variant", "variant", "s"), ("arch", "arch", "s"), ("seeds", "seeds", "d"), ("params", "params", ",d"),
-           ("steps", "steps", ",d"), ("test", "test at best val, mean ± sd", "s"), ("range", "range", "s"),
-           ("lowest", "lowest test (classic)", "s")]
+COLUMNS = [("variant", "variant", ""), ("arch", "arch", ""), ("seeds", "seeds", "d"), ("params", "params", ",d"),
+           ("steps", "steps", ",d"), ("test", "test at best val, mean ± sd", ""), ("range", "range", ""),
+           ("lowest", "lowest test (classic)", "")]
 
 
 def show(summary: list[dict]):
@@ -85,18 +88,23 @@ def main(argv=None):
                    help="a name and extra CLI flags (repeatable); default: one variant, the defaults")
     p.add_argument("--budget", type=float, default=300.0)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="skip this many seeds of the list (to add seeds later)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--eval-interval", type=int, default=250)
     p.add_argument("--data", default=str(NAMES))
     p.add_argument("--keep", default=None, help="keep the run directories here (default: a temporary folder)")
+    p.add_argument("--add", nargs="*", default=[], help="earlier runs' JSON lines (this script's output) to report with")
     p.add_argument("--out", default=None, help="the JSON file (default: bench/results/quality_<budget>s.json)")
     args = p.parse_args(argv)
     variants = dict(v.split("=", 1) for v in (args.variant or ["defaults="]))
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="quality-"))
-    jobs = [{"variant": name, "flags": flags, "arch": arch, "seed": seed, "budget": args.budget, "data": args.data,
-             "eval_interval": args.eval_interval, "dir": folder / f"{name}-{arch}-{seed}"}
-            for seed in SEEDS[: args.seeds] for name, flags in variants.items() for arch in args.archs]
-    rows = []
+    jobs = [{"variant": name.split("@")[0], "flags": flags, "arch": arch, "seed": seed, "budget": args.budget,
+             "data": args.data, "eval_interval": args.eval_interval,
+             "dir": folder / f"{name.split('@')[0]}-{arch}-{seed}"}
+            for seed in SEEDS[args.first_seed: args.first_seed + args.seeds] for name, flags in variants.items()
+            for arch in args.archs if "@" not in name or arch in name.split("@")[1].split(",")]
+    rows = [json.loads(line) for path in args.add for line in Path(path).read_text().splitlines()
+            if line.startswith("{")]
     with ThreadPoolExecutor(args.jobs) as pool:
         for row in pool.map(train_one, jobs):
             rows.append(row)

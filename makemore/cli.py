@@ -151,5 +151,8 @@ def train_until_signalled(run: Run, dataset, device):
     signal.signal(signal.SIGTERM, on_signal)
     final = train_and_record(run, dataset, device, should_stop=lambda: stop["now"], report=print_progress)
     status = run.status()
-    print(f"{final}: best test loss {status.best_test_loss:.4f} at step {status.best_step}; "
+    chosen = "" if status.best_val_loss is None else (
+        f" (the checkpoint best on validation, {status.best_val_loss:.4f}; the lowest test loss seen, the classic's "
+        f"figure, {status.lowest_test_loss:.4f})")
+    print(f"{final}: best test loss {status.best_test_loss:.4f} at step {status.best_step}{chosen}; "
           f"weights in {run.file('model.safetensors')}")

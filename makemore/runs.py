@@ -5,11 +5,12 @@
 
 `prepare` settles everything that can be checked before a folder exists: the architecture (a run
 started from another takes that one's), the model overrides the architecture uses, and the training
-config (its defaults, the caller's values, the one evaluation-interval rule of train.intervals, the
-limits). `new_run` writes the run: from scratch, or from the weights of `init_from` (finetune.py).
+config (its defaults, the measured best for a time budget (budgets.py), the caller's values, the one
+evaluation-interval rule of train.intervals, the limits). `new_run` writes the run: from scratch, or from the weights of `init_from` (finetune.py).
 Where the run's folder lives is the caller's (a Workspace's runs folder, the command line's -o, a
 sweep's output root): this module only fills it.
 """
+from . import budgets
 from .data import Dataset
 from .finetune import create_finetune_run, source_arch
 from .hparams import TrainConfig
@@ -25,6 +26,10 @@ def prepare(arch: str | None, limits=None, *, init_from: Run | None = None, mode
     arch = source_arch(init_from, arch) if init_from else arch or DEFAULT_ARCH
     uses = get_architecture(arch).uses
     overrides = {k: v for k, v in (model or {}).items() if k in uses and v is not None}
+    if init_from is None:  # a fresh model: the measured best for its time budget, under what the caller gave
+        row = budgets.defaults_for(arch, train.get("time_budget"))
+        overrides = {**{k: v for k, v in row.model.items() if k in uses}, **overrides}
+        train = {**row.train, **{k: v for k, v in train.items() if v is not None}}
     return arch, overrides, make_train_config(arch, limits, **train)
 
 

@@ -6,6 +6,7 @@ Every write goes to a temporary file that is renamed over the target, so a crash
 either the old file or the new one. Nothing is ever unpickled.
 """
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -114,10 +115,27 @@ class RunSummary:
     published: bool = False  # in the gallery, readable by everyone
     readonly: bool = False  # shown to a visitor who does not own it (shipped or someone's published run)
     name: str = ""  # the human name shown instead of the id (config "name", or one derived for older runs)
+    seed: int | None = None
+    recipe: str = ""  # equal for runs that differ only in their seed (recipe_of)
 
     @property
     def state(self) -> RunState:
         return self.status.state
+
+
+# what a run reports and how often: not part of what it learns
+NOT_RECIPE = ("seed", "num_samples", "log_interval", "eval_interval")
+
+
+def recipe_of(config: dict) -> str:
+    """A short digest of what makes runs the same experiment but for the seed: the data, the architecture, the
+    model and the training options; "" for a config without them."""
+    train = config.get("train")
+    if not isinstance(train, dict) or not config.get("arch"):
+        return ""
+    what = [(config.get("dataset") or {}).get("sha256"), config.get("arch"), config.get("model"),
+            {k: v for k, v in train.items() if k not in NOT_RECIPE}]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -383,7 +401,8 @@ class Run:
             name = default_run_name(dataset, arch, created, shipped)
         return RunSummary(
             id=self.id, dataset=dataset, arch=arch, params=config.get("params"), created=created, shipped=shipped,
-            has_weights=self.file(WEIGHTS).is_file(), status=self.status(), owner=owner, name=name)
+            has_weights=self.file(WEIGHTS).is_file(), status=self.status(), owner=owner, name=name,
+            seed=(config.get("train") or {}).get("seed"), recipe=recipe_of(config))
 
     def stamp(self) -> tuple:
         """Changes whenever anything shown about the run changes (status, metrics, samples, weights)."""

@@ -199,6 +199,8 @@ def print_progress(record: dict):
         line = f"note: {record['text']}"
     elif record["kind"] == "eval":
         line = f"step {record['step']} | train loss {record['train_loss']:.4f} | test loss {record['test_loss']:.4f}"
+        if "val_loss" in record:
+            line += f" | val loss {record['val_loss']:.4f}"
     elif record["kind"] == "train" and (record["step"] % 500 == 0 or record["step"] == 50):
         line = (f"step {record['step']} | loss {record['loss']:.4f} | lr {record['lr']:.2e} | "
                 f"{record['tokens_per_s']:,.0f} tokens/s")

@@ -390,7 +390,8 @@ SUMMARY_COLUMNS = {  # column title: value of a RunSummary
     "data set": lambda s: s.dataset,
     "state": lambda s: s.state.value,
     "steps": lambda s: s.status.step,
-    "best test loss": lambda s: loss4(s.status.best_test_loss),
+    "best test loss": lambda s: loss4(s.status.best_test_loss),  # of the saved checkpoint, chosen on validation
+    "lowest test (classic)": lambda s: loss4(s.status.lowest_test_loss or s.status.best_test_loss),
     "params": lambda s: s.params,
     "training time (s)": lambda s: f"{s.status.elapsed:.1f}",
     "tokens/s": lambda s: round(s.status.tokens_per_s) if s.status.tokens_per_s else None,

@@ -1,5 +1,8 @@
-"""The Compare tab: a leaderboard (runs ranked by best test loss), test-loss curves and samples of several runs
-side by side; it opens on the shipped runs."""
+"""The Compare tab: a leaderboard (runs ranked by the test loss of their saved checkpoint, with the mean ±
+spread over seeds of one configuration), test-loss curves and samples of several runs side by side; it opens
+on the shipped runs."""
+import statistics
+
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,12 +31,29 @@ def curves(ctx: Context, run_ids, x_axis="seconds") -> go.Figure:
     return fig
 
 
+def over_seeds(summaries) -> dict[str, str]:
+    """{recipe: "mean ± sd (n seeds, range)"} of the test loss, for each configuration among `summaries` that
+    several evaluated runs share, differing only in their seed."""
+    losses = {}
+    for s in summaries:
+        if s.recipe and s.status.best_test_loss is not None:
+            losses.setdefault(s.recipe, {})[s.seed] = s.status.best_test_loss
+    return {recipe: f"{statistics.fmean(v):.4f} ± {statistics.stdev(v):.4f} ({len(v)} seeds, "
+                    f"{min(v):.4f}-{max(v):.4f})"
+            for recipe, by_seed in losses.items() if len(v := list(by_seed.values())) > 1}
+
+
 def leaderboard(ctx: Context, run_ids) -> pd.DataFrame:
-    """The runs ranked by best test loss (lower is better; runs without an evaluation last), with medals."""
+    """The runs ranked by the test loss of their saved checkpoint (lower is better; runs without an evaluation
+    last), with medals; the classic's figure (the lowest test loss seen) beside it, and the mean ± spread over
+    seeds where several runs differ only in their seed."""
     summaries = [ctx.session.run(run_id) for run_id in run_ids or []]
     summaries.sort(key=lambda s: (s.status.best_test_loss is None, s.status.best_test_loss or 0.0))
-    frame = summary_frame(summaries, ("run", "architecture", "best test loss", "params", "steps", "training time (s)",
-                                      "tokens/s", "data set", "state", "run id"))
+    frame = summary_frame(summaries, ("run", "architecture", "best test loss", "lowest test (classic)", "params",
+                                      "steps", "training time (s)", "tokens/s", "data set", "state", "run id"))
+    seeds = over_seeds(summaries)
+    if seeds:
+        frame.insert(3, "over seeds: mean ± sd", [seeds.get(s.recipe, "") for s in summaries])
     ranks = [f"{i + 1} {MEDALS[i] if i < len(MEDALS) else ''}".strip() if s.status.best_test_loss is not None
              else "–" for i, s in enumerate(summaries)]
     frame.insert(0, "rank", ranks)

@@ -10,6 +10,7 @@ import gradio as gr
 
 from ..diagnose import overfitting
 from ..errors import ConfigError, MakemoreError
+from ..budgets import defaults_for
 from ..hparams import api_parameters, coerce
 from ..models import ARCHITECTURES, DEFAULT_ARCH, hyperparameter_fields
 from .common import (CPU_BOUND, PRIVATE, Context, Number, PageLoad, bound, curve_label, download_folder, fmt_seconds,
@@ -25,6 +26,7 @@ DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
 FRESH_MODEL = ("(nothing: a fresh model)", "")  # the "start from" choice that fine-tunes nothing
 SHOWN = ("status", "bar", "chart", "samples")  # what the tab shows of the chosen run
+FOR = ("arch", "amount", "unit")  # what the form's defaults depend on
 
 
 def describe(ctx: Context, run_id: str) -> tuple[str, str]:
@@ -34,6 +36,8 @@ def describe(ctx: Context, run_id: str) -> tuple[str, str]:
     head = f"**{markdown_text(curve_label(summary))}** ({summary.params or 0:,} parameters)"
     best = status.best_test_loss
     best_text = f"best test loss **{best:.4f}**" if best is not None else "no evaluation yet"
+    if best is not None and status.best_val_loss is not None:
+        best_text = f"test loss **{best:.4f}** at the checkpoint best on validation"
     if starting(status):
         line = (f"**Starting** {head}: the training process is loading (its first evaluation comes in a few "
                 "seconds).")
@@ -136,6 +140,7 @@ def layout_form(ctx: Context) -> dict:
                              elem_id="train-amount")
         e["unit"] = gr.Radio(["seconds", "steps"], value="seconds", label="unit", min_width=100, elem_id="train-unit")
     with gr.Accordion("Hyperparameters", open=False):
+        e["defaults_note"] = gr.Markdown(elem_id="train-defaults-note", elem_classes=["mm-note"])
         e.update(hyperparameter_form(DEFAULT_ARCH))
     e["seed"] = Number(3407, label="seed", precision=0)
     e["start_from"] = gr.Dropdown([FRESH_MODEL] + ctx.gallery_choices(with_weights=True), value="",
@@ -204,11 +209,15 @@ def layout(ctx: Context) -> dict:
 
 
 # --- what the buttons do (plain functions of the visitor's session) -------------------------------
-def architecture_defaults(arch):
-    """The hyperparameter fields of an architecture: shown if it uses them, with its defaults."""
-    a = ARCHITECTURES[arch]
-    updates = {name: gr.update(visible=name in a.uses, value=FIELDS[name]["defaults"].get(arch)) for name in MODEL_FIELDS}
-    return {**updates, **{name: a.training[name] for name in TRAINING_FIELDS}, "shown_for": arch}
+def architecture_defaults(arch, amount=DEFAULT_SECONDS, unit="seconds"):
+    """The hyperparameter fields of an architecture trained for `amount` `unit`: shown if it uses them, filled
+    with the measured best for that time budget (budgets.py; the architecture's defaults for a step limit),
+    and the note saying where the values came from."""
+    a, row = ARCHITECTURES[arch], defaults_for(arch, float(amount or 0) if unit == "seconds" else None)
+    updates = {name: gr.update(visible=name in a.uses, value=row.model.get(name, FIELDS[name]["defaults"].get(arch)))
+               for name in MODEL_FIELDS}
+    training = {name: row.train.get(name, a.training[name]) for name in TRAINING_FIELDS}
+    return {**updates, **training, "shown_for": arch, "defaults_note": row.note}
 
 
 def start_run(ctx: Context, dataset, arch, amount=DEFAULT_SECONDS, unit="seconds", seed=3407, eval_interval=0,
@@ -392,10 +401,10 @@ def pick_row(table, evt: gr.SelectData):
 # --- wiring -----------------------------------------------------------------------------------
 def wire_form(ctx: Context, e: dict):
     """The form's events: an architecture shows its fields; Start (disabled while its request is out)."""
-    fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for"]
-    ctx.on_names([e["arch"].change], lambda shown: {f"train.{k}": v for k, v in
-                                                  architecture_defaults(shown["train.arch"]).items()},
-                 ["train.arch"], [f"train.{name}" for name in fields])
+    fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for", "defaults_note"]
+    ctx.on_names([e["arch"].change, e["amount"].change, e["unit"].change], lambda shown: {
+        f"train.{k}": v for k, v in architecture_defaults(*(shown[f"train.{n}"] for n in FOR)).items()},
+        [f"train.{n}" for n in FOR], [f"train.{name}" for name in fields])
     e["unit"].input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, e["unit"], e["amount"], **PRIVATE)
     # one click, one run: the button is disabled until the request is answered
     e["start"].click(lambda: gr.update(interactive=False), None, e["start"], queue=False, **PRIVATE).then(
@@ -457,10 +466,11 @@ def create_tab(ctx: Context) -> dict:
 
 def page_load(ctx: Context) -> PageLoad:
     """A (re)loaded page: the architecture's defaults in the form, the visitor's latest run, fresh lists."""
-    fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for"]
+    fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for", "defaults_note"]
 
     def load(shown: dict) -> dict:
-        updates = {f"train.{k}": v for k, v in architecture_defaults(shown["train.arch"]).items()}
+        updates = {f"train.{k}": v for k, v in architecture_defaults(*(shown[f"train.{n}"] for n in FOR)).items()}
         return {**updates, "train.run_id": run_update(ctx, ctx.session.latest_run()),
                 "train.start_from": start_from_update(ctx)}
-    return PageLoad(("train.arch",), (*(f"train.{f}" for f in fields), "train.run_id", "train.start_from"), load)
+    return PageLoad(tuple(f"train.{n}" for n in FOR), (*(f"train.{f}" for f in fields), "train.run_id",
+                                                       "train.start_from"), load)
