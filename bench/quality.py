@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import NAMES, ROOT, machine, save, table  # noqa: E402
 
 SEEDS = [3407, 1, 2, 3, 4]
+# issue 23's goals for the mean test loss over 3 seeds on names.txt with a 300 s budget
+GOALS = {"transformer": 1.86, "gru": 1.88, "lstm": 1.88, "rnn": 1.90, "cnn": 1.91, "mlp": 1.93, "bow": 2.00}
 
 
 def train_one(job: dict) -> dict:
@@ -70,14 +72,17 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 COLUMNS = [("variant", "variant", ""), ("arch", "arch", ""), ("seeds", "seeds", "d"), ("params", "params", ",d"),
            ("steps", "steps", ",d"), ("test", "test at best val, mean ± sd", ""), ("range", "range", ""),
-           ("lowest", "lowest test (classic)", "")]
+           ("lowest", "lowest test (classic)", ""), ("goal", "goal (300 s, names)", ".2f"), ("met", "met", "")]
 
 
-def show(summary: list[dict]):
+def show(summary: list[dict], goals: bool):
     print(table([{"variant": s["variant"], "arch": s["arch"], "seeds": s["seeds"], "params": s["params"],
                   "steps": s["steps"], "test": f"{s['test_loss']['mean']:.4f} ± {s['test_loss']['std']:.4f}",
                   "range": f"{s['test_loss']['min']:.4f}-{s['test_loss']['max']:.4f}",
-                  "lowest": f"{s['lowest_test_loss']['mean']:.4f} ± {s['lowest_test_loss']['std']:.4f}"}
+                  "lowest": f"{s['lowest_test_loss']['mean']:.4f} ± {s['lowest_test_loss']['std']:.4f}",
+                  "goal": GOALS.get(s["arch"]) if goals else None,
+                  "met": ("yes" if s["test_loss"]["mean"] <= GOALS[s["arch"]] else "no")
+                  if goals and s["arch"] in GOALS else None}
                  for s in summary], COLUMNS))
 
 
@@ -110,7 +115,7 @@ def main(argv=None):
             rows.append(row)
             print(json.dumps(row), flush=True)
     summary = summarize(rows)
-    show(summary)
+    show(summary, goals=args.budget == 300 and Path(args.data).name == "names.txt")
     out = Path(args.out) if args.out else None
     save(out.stem if out else f"quality_{args.budget:g}s", {
         "bench": "quality", "budget": args.budget, "data": Path(args.data).name, "variants": variants,

@@ -43,8 +43,11 @@ def measured_budgets(arch: str) -> list[float]:
 def defaults_for(arch: str, seconds: float | None) -> BudgetDefaults:
     """The row of `arch` for a time budget of `seconds` (see the module's docstring for which one)."""
     budgets = measured_budgets(arch)
-    if not seconds or not budgets:
-        return BudgetDefaults(arch, None, note=f"The {arch}'s own defaults (no measured row for this run).")
+    if not budgets:
+        return BudgetDefaults(arch, None, note=f"The {arch}'s own defaults: no time budget was measured for it.")
+    if not seconds:
+        return BudgetDefaults(arch, None, note=f"A run with a step limit starts from the {arch}'s own defaults; "
+                                               "the defaults measured per time budget apply to a run of seconds.")
     budget = max([b for b in budgets if b <= seconds] or budgets[:1])
     row = next(r for r in table()["rows"] if r["arch"] == arch and r["budget"] == budget)
     return BudgetDefaults(arch, budget, dict(row["model"]), {k: v for k, v in row["train"].items() if k in LEARNING},

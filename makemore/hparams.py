@@ -139,14 +139,14 @@ class TrainConfig:
     warmup_steps: int = hparam(100, kind=int, words="warm-up steps", label="warm-up steps", low=0,
                                rule="0 or more steps", flags=("--warmup-steps",),
                                help="steps of linear learning-rate warm-up")
-    schedule: str = hparam("cosine", kind=str, words="schedule", label="learning-rate schedule",
-                           choices=("cosine", "wsd", "constant"), flags=("--schedule",), per_arch=True,
-                           help="cosine: decay to min_lr_ratio over the step limit or the time budget; wsd "
-                                "(warm-up, stable, decay): hold the learning rate, then decay it linearly over "
-                                "the last decay_share")
-    min_lr_ratio: float = hparam(0.1, kind=float, words="min lr ratio", label="final learning rate share", low=0.0,
-                                 high=1.0, flags=("--min-lr-ratio",),
-                                 help="the cosine schedule ends at this share of the learning rate")
+    schedule: str = hparam("wsd", kind=str, words="schedule", label="learning-rate schedule",
+                           choices=("wsd", "cosine", "constant"), flags=("--schedule",), per_arch=True,
+                           help="wsd (warm-up, stable, decay): hold the learning rate, then decay it linearly to "
+                                "min_lr_ratio over the last decay_share of the step limit or the time budget; "
+                                "cosine: decay along a cosine over all of it")
+    min_lr_ratio: float = hparam(0.0, kind=float, words="min lr ratio", label="final learning rate share", low=0.0,
+                                 high=1.0, flags=("--min-lr-ratio",), per_arch=True,
+                                 help="the schedule ends at this share of the learning rate")
     decay_share: float = hparam(0.3, kind=float, words="decay share", label="decay share (wsd)", low=0.0,
                                 high=1.0, open_low=True, step=0.05, flags=("--decay-share",), per_arch=True,
                                 help="the wsd schedule decays over this last share of the steps or the budget")

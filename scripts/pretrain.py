@@ -2,12 +2,14 @@
 
     python scripts/pretrain.py                          # 300 s each, into checkpoints/
     python scripts/pretrain.py --budget 180 --archs transformer gru --force
+    python scripts/pretrain.py --adopt /tmp/final/defaults-gru-3407 ...   # ship runs bench/quality.py --keep trained
 
-Each run uses its architecture's tuned defaults (makemore/models/__init__.py ARCHITECTURES) with a time
-budget instead of a step limit, so the learning-rate schedule spans the budget. Runs train one after
+Each run uses the measured defaults for its time budget (makemore/budgets.json, else its architecture's
+own), so the learning-rate schedule spans the budget. Runs train one after
 the other (never two at once: they would share the cores). Finished runs get "shipped": true in their
-config.json and are listed in checkpoints/SHIPPED; their last.safetensors (latest weights plus
-optimizer state, only needed to resume) is deleted to keep the shipped files small.
+config.json, with a "produced_by" record (the command, the commit, the defaults' source, the machine), and
+are listed in checkpoints/SHIPPED; their last.safetensors (latest weights plus optimizer state, only needed
+to resume) is deleted to keep the shipped files small.
 """
 import argparse
 import os
@@ -40,7 +42,13 @@ def main(argv=None):
                         "shared machine extra threads stall waiting for each other)")
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
     p.add_argument("--keep-last", action="store_true", help="keep last.safetensors (optimizer state)")
+    p.add_argument("--adopt", nargs="+", default=[], metavar="RUN_DIR",
+                   help="ship these finished names.txt run folders (e.g. from bench/quality.py --keep) instead of "
+                        "training them again; each replaces names-<its arch>")
+    p.add_argument("--adopted-by", default="", help="the command that trained the adopted runs, for their record")
     args = p.parse_args(argv)
+    if args.adopt:
+        return adopt(args)
 
     import shutil
 
@@ -76,9 +84,60 @@ def main(argv=None):
               f"at step {status.best_step}", flush=True)
         if state != "finished":
             return 1
-        run.update_config(shipped=True)
-        if not args.keep_last:
-            run.file(LAST).unlink(missing_ok=True)
+        ship(run, " ".join(["python scripts/pretrain.py", *(argv or sys.argv[1:])]), args.keep_last)
+    return list_shipped(out)
+
+
+def produced_by(command: str, config: dict) -> dict:
+    """What made a shipped run: the command, this checkout's commit, where its defaults came from, the machine."""
+    import subprocess
+
+    import torch
+
+    from makemore.budgets import defaults_for
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    defaults = defaults_for(config["arch"], config["train"].get("time_budget"))
+    return {"command": command, "commit": commit or None, "defaults": defaults.note, "torch": torch.__version__,
+            "machine": f"{os.cpu_count()} CPUs, one torch thread per run", "date": time.strftime("%Y-%m-%d")}
+
+
+def ship(run, command: str, keep_last=False):
+    from makemore.store import LAST
+
+    run.update_config(shipped=True, produced_by=produced_by(command, run.read_config()))
+    if not keep_last:
+        run.file(LAST).unlink(missing_ok=True)
+
+
+def adopt(args) -> int:
+    """Copy finished runs into checkpoints/names-<arch> and ship them."""
+    import shutil
+
+    from makemore.store import Run
+
+    out = Path(args.out)
+    for folder in map(Path, args.adopt):
+        source = Run(folder)
+        config, status = source.read_config(), source.status()
+        if status.state != "finished" or config["dataset"]["name"] != "names":
+            print(f"{folder}: not a finished names.txt run, skipped", file=sys.stderr)
+            return 1
+        target = out / f"names-{config['arch']}"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(folder, target)
+        run = Run(target)
+        run.update_config(run_id=run.id, name=None, dataset={**config["dataset"], "file": "datasets/names.txt"})
+        ship(run, args.adopted_by or f"adopted from {folder}", args.keep_last)
+        print(f"{run.id}: shipped from {folder} (test loss {status.best_test_loss:.4f})")
+    return list_shipped(out)
+
+
+def list_shipped(out: Path) -> int:
+    from makemore.store import Run
+
     shipped = sorted(p.name for p in out.iterdir() if (p / "config.json").is_file() and
                      Run(p).read_config().get("shipped"))
     (out / "SHIPPED").write_text("".join(f"{name}\n" for name in shipped))

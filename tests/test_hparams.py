@@ -57,7 +57,7 @@ def test_checks_run_on_every_config_made():
         make_config("mlp", 10, 10, context=0)
     with pytest.raises(ConfigError, match="dropout must be at least 0 and below 1"):
         make_config("gru", 10, 10, dropout=1.0)
-    with pytest.raises(ConfigError, match="schedule must be 'cosine' or 'wsd' or 'constant'"):
+    with pytest.raises(ConfigError, match="schedule must be 'wsd' or 'cosine' or 'constant'"):
         make_train_config("gru", schedule="linear")
     with pytest.raises(ConfigError, match="Unknown training option 'lr'"):
         make_train_config("gru", lr=0.1)
@@ -119,5 +119,5 @@ def test_the_sweep_grid_takes_the_declared_names_and_types(tmp_path, small_file)
     plan = plan_sweep(small_file, tmp_path / "runs", ["cnn"], ["schedule=cosine,constant", "compile=no"], budget=5)
     assert sorted(t["params"]["schedule"] for t in plan.trials) == ["constant", "cosine"]
     assert all(t["train"]["compile"] is False for t in plan.trials)
-    with pytest.raises(ConfigError, match="schedule must be 'cosine' or 'wsd' or 'constant'"):
+    with pytest.raises(ConfigError, match="schedule must be 'wsd' or 'cosine' or 'constant'"):
         plan_sweep(small_file, tmp_path / "runs", ["cnn"], ["schedule=linear"], budget=5)

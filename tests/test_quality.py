@@ -160,3 +160,18 @@ def test_the_validation_lines_are_held_out_of_training(small_file):
     x, y = dataset.tensors("train")
     (train_x, _), (val_x, _) = held_out(x, y, len(dataset.test_lines))
     assert len(val_x) == len(dataset.test_lines) and len(train_x) + len(val_x) == len(x)
+
+
+def test_the_train_form_takes_the_row_for_its_budget_and_says_where_it_came_from():
+    from makemore.ui.train_tab import architecture_defaults
+    row = next(r for r in budgets.table()["rows"] if r["budget"] == min(budgets.measured_budgets(r["arch"])))
+    arch = row["arch"]
+    shown = architecture_defaults(arch, row["budget"], "seconds")
+    for name, value in row["model"].items():
+        if name in shown:
+            assert shown[name]["value"] == value
+    assert shown["learning_rate"] == row["train"]["learning_rate"]
+    assert f"{row['budget']:g} s budget" in shown["defaults_note"] and "seeds" in shown["defaults_note"]
+    by_steps = architecture_defaults(arch, 2000, "steps")
+    assert "step limit" in by_steps["defaults_note"]
+    assert by_steps["learning_rate"] == ARCHITECTURES[arch].training["learning_rate"]
