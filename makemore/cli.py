@@ -135,7 +135,7 @@ def create_cli_run(run: Run, args, limits):
     dataset = load_file(args.input_file, args.split_seed, limits, args.text_column, args.label_column)
     source = Run(args.init_from) if args.init_from else None
     arch, model, train = prepare(args.type, limits, init_from=source, model=hparams.given(args, MODEL_FLAGS),
-                                 **hparams.given(args, RUN_FLAGS + OPTIMIZER_FLAGS))
+                                 lines=len(dataset.lines), **hparams.given(args, RUN_FLAGS + OPTIMIZER_FLAGS))
     new_run(run, dataset, arch, model, train, limits, init_from=source, dataset_file=args.input_file)
     return dataset
 

@@ -40,7 +40,7 @@ def overfitting(records: list[dict], rises: int = RISES) -> Overfitting | None:
     rising = all(later["test_loss"] > earlier["test_loss"] for earlier, later in zip(window, window[1:]))
     if not rising or window[-1]["train_loss"] >= window[0]["train_loss"]:
         return None
-    best = min(evals, key=lambda r: r["test_loss"])
+    best = min(evals, key=lambda r: r.get("val_loss", r["test_loss"]))  # the checkpoint the run keeps
     return Overfitting(rises=rises, since_step=window[0]["step"], step=window[-1]["step"],
                        test_from=window[0]["test_loss"], test_to=window[-1]["test_loss"],
                        train_from=window[0]["train_loss"], train_to=window[-1]["train_loss"],

@@ -142,7 +142,8 @@ class JobManager:
         data = ws.load_dataset(dataset)
         source = self.owners.readable_run(ws, init_from) if init_from else None
         arch, overrides, config = prepare(
-            arch, self.limits, init_from=source, model=model, **train, max_steps=max_steps, time_budget=budget,
+            arch, self.limits, init_from=source, model=model, lines=len(data.lines), **train, max_steps=max_steps,
+            time_budget=budget,
             eval_interval=int(eval_interval) if eval_interval and eval_interval > 0 else None)
         request = json.dumps([ws.owner, dataset, data.sha256, arch, overrides, asdict(config), init_from],
                              sort_keys=True)

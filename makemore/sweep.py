@@ -116,7 +116,7 @@ def configure_trial(trial: dict, dataset, budget: float, max_steps, seed: int, l
     train.setdefault("max_steps", max_steps or -1)  # the budget ends a trial, not an architecture's step default
     train.setdefault("seed", seed)
     try:
-        arch, model, train_config = prepare(arch, limits, model=model, **train)
+        arch, model, train_config = prepare(arch, limits, model=model, lines=len(dataset.lines), **train)
         make_config(arch, dataset.vocab.size, dataset.block_size, limits.max_params, **model)
     except ConfigError as e:
         point = " ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
@@ -210,8 +210,10 @@ class SweepTrialSteps:
         if evals:
             last = evals[-1]
             self.last = {"test_loss": last["test_loss"], "train_loss": last["train_loss"], "step": last["step"],
+                         "choice_loss": last.get("val_loss", last["test_loss"]),
                          "elapsed": last["elapsed"], "node_id": self.node_id, "run_id": self.run.id}
-        result = dict(self.last or {"test_loss": float("inf"), "elapsed": 0.0}, done=done)
+        result = dict(self.last or {"test_loss": float("inf"), "choice_loss": float("inf"), "elapsed": 0.0},
+                      done=done)
         result["should_checkpoint"] = not self.spec["root"]  # the run travels through storage: upload it
         return result
 
@@ -324,7 +326,8 @@ def build_tuner(plan: SweepPlan, data: bytes, progress, on_result):
     if plan.scheduler == "asha":  # rungs at a quarter, half and all of the budget, in seconds of training
         scheduler = ASHAScheduler(time_attr="elapsed", max_t=plan.budget, grace_period=plan.budget / 4,
                                   reduction_factor=2)
-    tune_config = tune.TuneConfig(metric="test_loss", mode="min", scheduler=scheduler,
+    # trials are compared as runs choose their checkpoint: on validation (the test split only for old configs)
+    tune_config = tune.TuneConfig(metric="choice_loss", mode="min", scheduler=scheduler,
                                   max_concurrent_trials=plan.max_concurrent or None,
                                   trial_name_creator=trial_name, trial_dirname_creator=trial_name)
     run_config = tune.RunConfig(
@@ -399,7 +402,7 @@ def settle_status(run: Run, error):
         return
     evals = eval_records(run)
     progress = dict(step=evals[-1]["step"], elapsed=evals[-1]["elapsed"],
-                    best_test_loss=min(r["test_loss"] for r in evals)) if evals else {}
+                    best_test_loss=chosen(evals)["test_loss"]) if evals else {}
     if error:
         run.update_status(state="failed", error=f"The sweep trial's worker failed and its retries ran out: {error}",
                           pid=None, **progress)
@@ -412,12 +415,18 @@ def eval_records(run: Run) -> list[dict]:
     return [r for r in run.read_metrics() if r.get("kind") == "eval" and finite_or_none(r.get("test_loss"))]
 
 
+def chosen(evals: list[dict]) -> dict | None:
+    """The evaluation a run keeps as its checkpoint: the lowest validation loss (test loss without one)."""
+    return min(evals, key=lambda r: r.get("val_loss", r["test_loss"]), default=None)
+
+
 def summarize_run(run: Run) -> dict:
     evals = eval_records(run)
-    best = min(evals, key=lambda r: r["test_loss"], default=None)
+    best = chosen(evals)
     status = run.status()
     return {"status": status.state.value, "error": status.error,
-            "best_test_loss": best["test_loss"] if best else None, "best_step": best["step"] if best else None,
+            "best_test_loss": best["test_loss"] if best else None,
+            "best_val_loss": best.get("val_loss") if best else None, "best_step": best["step"] if best else None,
             "steps": evals[-1]["step"] if evals else 0, "elapsed": evals[-1]["elapsed"] if evals else 0.0,
             "resumes": sum(r.get("kind") == "resume" for r in run.read_metrics())}
 

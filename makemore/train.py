@@ -197,6 +197,17 @@ def held_out(x: torch.Tensor, y: torch.Tensor, count: int):
     return (x[count:], y[count:]), (x[:count], y[:count])
 
 
+def training_splits(dataset: Dataset, choose_on: str):
+    """(training rows, validation rows or None, test rows). Validation is as many training lines as the test
+    split, held out when the run chooses its checkpoint on it and at least as many lines are left to train on
+    (a data set of a handful of lines chooses on test, as the classic did)."""
+    train, test = dataset.tensors("train"), dataset.tensors("test")
+    if choose_on == "test" or len(train[0]) < 2 * len(test[0]):
+        return train, None, test
+    train, validation = held_out(*train, len(test[0]))
+    return train, validation, test
+
+
 def print_progress(record: dict):
     """Print a metrics record as one console (or worker log) line; most training records print nothing."""
     if record["kind"] == "note":
@@ -251,19 +262,16 @@ class Trainer:
         self.average = WeightAverage(self.optimizer, c.ema) if c.ema else None
         self.step_model = compile_model(self.model) if c.compile else self.model
         self.probe = HealthProbe(self.model)
-        status = run.status()
         self.step, self.elapsed_before = 0, 0.0
-        self.best = status.best_val_loss if c.choose_on == "validation" else status.best_test_loss
-        self.lowest_test = status.lowest_test_loss or status.best_test_loss
         self.restore()
-        x_test, y_test = dataset.tensors("test")
-        (x_train, y_train), validation = held_out(*dataset.tensors("train"), len(x_test))
-        if c.choose_on == "test":
-            x_train, y_train = dataset.tensors("train")
+        (x_train, y_train), validation, (x_test, y_test) = training_splits(dataset, c.choose_on)
+        status = run.status()
+        self.best = status.best_val_loss if validation else status.best_test_loss
+        self.lowest_test = status.lowest_test_loss or status.best_test_loss
         self.batcher = BucketBatcher(x_train, y_train, device, c.seed + self.step)
         self.eval_train = x_train[:1000].to(device), y_train[:1000].to(device)
         self.eval_test = x_test.to(device), y_test.to(device)
-        self.eval_val = (validation[0].to(device), validation[1].to(device)) if c.choose_on == "validation" else None
+        self.eval_val = (validation[0].to(device), validation[1].to(device)) if validation else None
         self.vocab, self.uniform_loss = run.vocab(self.config), math.log(dataset.vocab.size)
         self.label_generator = torch.Generator().manual_seed(c.seed + self.step) if self.vocab.labels else None
         self.lr, self.speed, self.started = c.learning_rate, 0.0, None

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from makemore.budgets import LEARNING, TABLE  # noqa: E402
+from makemore.data import load_file  # noqa: E402
 from makemore.models import ARCHITECTURES  # noqa: E402
 
 
@@ -47,7 +48,11 @@ def main(argv=None):
             key = (row["arch"], row["budget"])
             if key not in rows or row["test_loss"]["mean"] < rows[key]["test_loss"]["mean"]:
                 rows[key] = row
-    table = {"measured": args.measured, "rows": [rows[k] for k in sorted(rows)]}
+    data = {row["data"] for row in rows.values()}
+    if len(data) != 1:
+        raise SystemExit(f"The sweeps ran on different data ({', '.join(sorted(data))}): one table, one data set.")
+    lines = len(load_file(ROOT / "datasets" / data.pop()).lines)
+    table = {"measured": args.measured, "lines": lines, "rows": [rows[k] for k in sorted(rows)]}
     TABLE.write_text(json.dumps(table, indent=1) + "\n")
     for row in table["rows"]:
         print(f"{row['arch']:12} {row['budget']:6g} s  {row['variant']:24} {row['test_loss']['mean']:.4f} ± "

@@ -70,6 +70,8 @@ def test_upload_train_stop_sample_compare(client, tmp_path):
         {"mlp", "bigram"}
     assert float(rows[0]["best test loss"]) <= float(rows[1]["best test loss"])  # ranked, best first
     assert rows[0]["rank"].startswith("1") and rows[1]["rank"].startswith("2")
+    # the classic's figure beside it: the lowest test loss seen is never above the kept checkpoint's
+    assert all(float(row["lowest test (classic)"]) <= float(row["best test loss"]) for row in rows)
     assert len(side["headers"]) == 2 and len(side["data"]) == 10
 
     table = client.predict(api_name="/list_runs")

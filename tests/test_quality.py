@@ -154,12 +154,16 @@ def test_compare_gives_the_mean_and_spread_over_seeds_of_one_recipe():
     assert over_seeds(runs) == {"a": "2.2000 ± 0.2000 (3 seeds, 2.0000-2.4000)"}
 
 
-def test_the_validation_lines_are_held_out_of_training(small_file):
-    from makemore.train import held_out
+def test_the_validation_lines_are_held_out_of_training(small_file, tmp_path):
+    from makemore.train import training_splits
     dataset = load_file(small_file)
-    x, y = dataset.tensors("train")
-    (train_x, _), (val_x, _) = held_out(x, y, len(dataset.test_lines))
-    assert len(val_x) == len(dataset.test_lines) and len(train_x) + len(val_x) == len(x)
+    (train_x, _), (val_x, _), (test_x, _) = training_splits(dataset, "validation")
+    assert len(val_x) == len(test_x) == len(dataset.test_lines) and len(train_x) + len(val_x) == len(dataset.train_lines)
+    assert training_splits(dataset, "test")[1] is None
+    tiny = tmp_path / "two.txt"
+    tiny.write_text("anna\nbob\n")
+    (train_x, _), validation, _ = training_splits(load_file(tiny), "validation")
+    assert validation is None and len(train_x) == 1  # too few lines to hold any out: chosen on test
 
 
 def test_the_train_form_takes_the_row_for_its_budget_and_says_where_it_came_from():
@@ -175,3 +179,15 @@ def test_the_train_form_takes_the_row_for_its_budget_and_says_where_it_came_from
     by_steps = architecture_defaults(arch, 2000, "steps")
     assert "step limit" in by_steps["defaults_note"]
     assert by_steps["learning_rate"] == ARCHITECTURES[arch].training["learning_rate"]
+
+
+def test_a_budget_counts_by_passes_over_the_data(monkeypatch):
+    rows = [{"arch": "gru", "budget": b, "model": {"dropout": d}, "train": {"learning_rate": 0.01},
+             "test_loss": {"mean": 2.0, "std": 0.01}, "seeds": 3, "candidates": 2, "data": "names.txt"}
+            for b, d in ((60.0, 0.1), (300.0, 0.3))]
+    monkeypatch.setattr(budgets, "table", lambda: {"measured": "a test", "lines": 32000, "rows": rows})
+    assert budgets.defaults_for("gru", 60).model == {"dropout": 0.1}
+    assert budgets.defaults_for("gru", 60, lines=32000).budget == 60
+    small = budgets.defaults_for("gru", 60, lines=8000)  # four times the passes: like 240 s on the table's data
+    assert small.budget == 300 and small.model == {"dropout": 0.3} and "as many passes as 240 s" in small.note
+    assert budgets.defaults_for("gru", 120).budget == 60 and budgets.defaults_for("gru", 150).budget == 300

@@ -88,8 +88,9 @@ def test_local_sweep_with_asha_leaves_ordinary_runs_and_names_the_best(names_200
         assert evals and status["elapsed"] <= 4 + 3
         if status["state"] == "finished":
             assert status["elapsed"] >= 4
-        best_by_run[trial["run_id"]] = min(r["test_loss"] for r in evals)
-        assert trial["best_test_loss"] == pytest.approx(best_by_run[trial["run_id"]])
+        kept = min(evals, key=lambda r: r["val_loss"])  # each run keeps its checkpoint best on validation
+        assert trial["best_test_loss"] == pytest.approx(kept["test_loss"])
+        best_by_run[trial["run_id"]] = kept["val_loss"]  # and the sweep's winner is chosen on validation too
         assert sample_count(run_dir, names_2000, capsys) == 5
     best_run = min(best_by_run, key=best_by_run.get)
     assert on_disk["best"]["run_id"] == best_run == manifest["best"]["run_id"]

@@ -26,7 +26,7 @@ DEFAULT_SECONDS = 60
 DEFAULT_STEPS = 2000
 FRESH_MODEL = ("(nothing: a fresh model)", "")  # the "start from" choice that fine-tunes nothing
 SHOWN = ("status", "bar", "chart", "samples")  # what the tab shows of the chosen run
-FOR = ("arch", "amount", "unit")  # what the form's defaults depend on
+FOR = ("arch", "amount", "unit", "dataset")  # what the form's defaults depend on
 
 
 def describe(ctx: Context, run_id: str) -> tuple[str, str]:
@@ -209,15 +209,26 @@ def layout(ctx: Context) -> dict:
 
 
 # --- what the buttons do (plain functions of the visitor's session) -------------------------------
-def architecture_defaults(arch, amount=DEFAULT_SECONDS, unit="seconds"):
-    """The hyperparameter fields of an architecture trained for `amount` `unit`: shown if it uses them, filled
-    with the measured best for that time budget (budgets.py; the architecture's defaults for a step limit),
-    and the note saying where the values came from."""
-    a, row = ARCHITECTURES[arch], defaults_for(arch, float(amount or 0) if unit == "seconds" else None)
+def architecture_defaults(arch, amount=DEFAULT_SECONDS, unit="seconds", lines=None):
+    """The hyperparameter fields of an architecture trained for `amount` `unit` on `lines` lines: shown if it
+    uses them, filled with the measured best for that time budget (budgets.py; the architecture's defaults for
+    a step limit), and the note saying where the values came from."""
+    seconds = float(amount or 0) if unit == "seconds" else None
+    a, row = ARCHITECTURES[arch], defaults_for(arch, seconds, lines)
     updates = {name: gr.update(visible=name in a.uses, value=row.model.get(name, FIELDS[name]["defaults"].get(arch)))
                for name in MODEL_FIELDS}
     training = {name: row.train.get(name, a.training[name]) for name in TRAINING_FIELDS}
     return {**updates, **training, "shown_for": arch, "defaults_note": row.note}
+
+
+def form_defaults(ctx: Context, shown: dict) -> dict:
+    """The form's fields for what it shows (architecture, how long, which data set), by component name."""
+    try:
+        lines = len(ctx.session.dataset(shown["train.dataset"]).lines) if shown["train.dataset"] else None
+    except MakemoreError:  # a data set that cannot be read: the start button says why
+        lines = None
+    values = architecture_defaults(shown["train.arch"], shown["train.amount"], shown["train.unit"], lines)
+    return {f"train.{k}": v for k, v in values.items()}
 
 
 def start_run(ctx: Context, dataset, arch, amount=DEFAULT_SECONDS, unit="seconds", seed=3407, eval_interval=0,
@@ -402,9 +413,9 @@ def pick_row(table, evt: gr.SelectData):
 def wire_form(ctx: Context, e: dict):
     """The form's events: an architecture shows its fields; Start (disabled while its request is out)."""
     fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for", "defaults_note"]
-    ctx.on_names([e["arch"].change, e["amount"].change, e["unit"].change], lambda shown: {
-        f"train.{k}": v for k, v in architecture_defaults(*(shown[f"train.{n}"] for n in FOR)).items()},
-        [f"train.{n}" for n in FOR], [f"train.{name}" for name in fields])
+    ctx.on_names([e["arch"].change, e["amount"].change, e["unit"].change, e["dataset"].change],
+                 lambda shown: form_defaults(ctx, shown), [f"train.{n}" for n in FOR],
+                 [f"train.{name}" for name in fields])
     e["unit"].input(lambda u: DEFAULT_SECONDS if u == "seconds" else DEFAULT_STEPS, e["unit"], e["amount"], **PRIVATE)
     # one click, one run: the button is disabled until the request is answered
     e["start"].click(lambda: gr.update(interactive=False), None, e["start"], queue=False, **PRIVATE).then(
@@ -469,8 +480,7 @@ def page_load(ctx: Context) -> PageLoad:
     fields = [*MODEL_FIELDS, *TRAINING_FIELDS, "shown_for", "defaults_note"]
 
     def load(shown: dict) -> dict:
-        updates = {f"train.{k}": v for k, v in architecture_defaults(*(shown[f"train.{n}"] for n in FOR)).items()}
-        return {**updates, "train.run_id": run_update(ctx, ctx.session.latest_run()),
+        return {**form_defaults(ctx, shown), "train.run_id": run_update(ctx, ctx.session.latest_run()),
                 "train.start_from": start_from_update(ctx)}
     return PageLoad(tuple(f"train.{n}" for n in FOR), (*(f"train.{f}" for f in fields), "train.run_id",
                                                        "train.start_from"), load)
