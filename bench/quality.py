@@ -43,6 +43,8 @@ def train_one(job: dict) -> dict:
         return {**row, "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
     status = json.loads((job["dir"] / "status.json").read_text())
     config = json.loads((job["dir"] / "config.json").read_text())
+    if status["state"] != "finished":  # stopped early (a signal): not a run of the whole budget
+        return {**row, "error": [f"the run ended {status['state']} at step {status['step']}"]}
     return {**row, "steps": status["step"], "params": config["params"], "test_loss": status["best_test_loss"],
             "val_loss": status.get("best_val_loss"), "lowest_test_loss": status.get("lowest_test_loss"),
             "best_step": status["best_step"],

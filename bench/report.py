@@ -103,8 +103,8 @@ def summary_rows(result: dict, goals=False) -> list[dict]:
 
 
 def flags_of(result: dict) -> dict:
-    """{variant: flags}, whatever architectures a variant was restricted to (NAME@archs=FLAGS)."""
-    return {name.split("@")[0]: flags for name, flags in result["variants"].items()}
+    """{variant: flags} of every run in the result (also those added from earlier rounds)."""
+    return {run["variant"]: run["flags"] for run in result["runs"]}
 
 
 def quality_section() -> list[str]:
@@ -130,12 +130,20 @@ def quality_section() -> list[str]:
                 "round). Variants: " + "; ".join(f"*{k}* `{v or '(defaults before)'}`"
                                                  for k, v in short["variants"].items()) + ".", "",
                 table(summary_rows(short), columns), ""]
+    out += ["Data not in the repository and not tuned on, 60 s, 2 seeds each (`bench/quality.py --data FILE`): "
+            "*before* the defaults before this round, *after* the one-minute row tuned on names.txt, *after_by_passes* "
+            "the defaults as they are now, which count a budget by passes over the data (on 7,600 lines a minute is "
+            "as many passes as four on names.txt, so the five-minute row applies). The surnames are the 32,000 most "
+            "common of the US census 1990 surname list (the `names` package on PyPI), lower-cased; the European first "
+            "names are every first name of 21 European locales of the `Faker` package (7,612 lines, with "
+            "diacritics).", ""]
     for name, title in (("surnames", "US census surnames"), ("european_first_names", "European first names")):
         other = load(f"quality_60s_{name}")
+        later = load(f"quality_60s_{name}_by_passes")
         if other:
-            other = {**other, "variants": flags_of(other)}
-            out += [f"Data not in the repository and not tuned on, 60 s: **{title}** (`{other['data']}`, see "
-                    "bench/README section below):", "", table(summary_rows(other), columns), ""]
+            rows = summary_rows({**other, "variants": flags_of(other)})
+            rows += summary_rows({**later, "variants": flags_of(later)}) if later else []
+            out += [f"**{title}** (`{other['data']}`):", "", table(rows, columns), ""]
     whole = load("whole_process")
     if whole:
         m = whole["median"]
@@ -165,7 +173,7 @@ def section(checkpoints: Path) -> str:
                        test_loss=status.best_test_loss, lowest=status.lowest_test_loss or status.best_test_loss,
                        chosen="validation" if status.best_val_loss is not None else "test",
                        goal=GOALS.get(row["arch"]) if row["dataset"] == "names" else None,
-                       produced=(config.get("produced_by") or {}).get("command", "").replace("python ", ""))
+                       produced=(config.get("produced_by") or {}).get("command", "").split(":")[0].replace("python ", ""))
             rows.append(row)
         order = {a: i for i, a in enumerate(ARCHS)}
         rows.sort(key=lambda r: (r["dataset"] != "names", order.get(r["arch"], 99)))

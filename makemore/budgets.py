@@ -72,6 +72,8 @@ def note_for(row: dict, seconds: float, equivalent: float) -> str:
         where = f" ({seconds:g} s on this data set is as many passes as {equivalent:.0f} s on {row['data']})"
     elif row["budget"] != seconds:
         where = f" (the measured budget nearest {seconds:g} s)"
-    return (f"Defaults for a {row['budget']:g} s budget{where}: the best of {row['candidates']} configurations "
-            f"of the {row['arch']} measured on {row['data']}, test loss {loss['mean']:.4f} ± {loss['std']:.4f} "
-            f"over {row['seeds']} seeds ({table()['measured']}).")
+    which = (f"the best of {row['candidates']} configurations" if row["candidates"] > 1
+             else "the configuration")
+    return (f"Defaults for a {row['budget']:g} s budget{where}: {which} of the {row['arch']} measured on "
+            f"{row['data']}, test loss {loss['mean']:.4f} ± {loss['std']:.4f} over {row['seeds']} seeds "
+            f"({table()['measured']}).")

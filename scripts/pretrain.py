@@ -129,10 +129,21 @@ def adopt(args) -> int:
             shutil.rmtree(target)
         shutil.copytree(folder, target)
         run = Run(target)
-        run.update_config(run_id=run.id, name=None, dataset={**config["dataset"], "file": "datasets/names.txt"})
+        run.update_config(run_id=run.id, name=None, dataset={**config["dataset"], "file": "datasets/names.txt"},
+                          train={**config["train"], "num_samples": 10})
+        fresh_samples(run)
         ship(run, args.adopted_by or f"adopted from {folder}", args.keep_last)
         print(f"{run.id}: shipped from {folder} (test loss {status.best_test_loss:.4f})")
     return list_shipped(out)
+
+
+def fresh_samples(run):
+    """Ten samples of the kept weights (a bench run may have asked for fewer), as training would write them."""
+    from makemore.sample import generate
+
+    model, config = run.load_model()
+    step = run.status().best_step or 0
+    run.write_samples([s.text for s in generate(model, run.vocab(config), num_samples=10, seed=step)], step)
 
 
 def list_shipped(out: Path) -> int:

@@ -50,7 +50,9 @@ def test_status_never_loses_a_field_from_create_to_fail(jobs, small_file, tmp_pa
     assert train_and_record(run, dataset) == RunState.FINISHED
     finished = run.status()
     assert finished.state == RunState.FINISHED and finished.step == 30 and finished.max_steps == 30
-    assert finished.best_test_loss <= stopped.best_test_loss and finished.elapsed > stopped.elapsed
+    # the checkpoint is chosen on validation: its validation loss never rises; the classic's figure neither
+    assert finished.best_val_loss <= stopped.best_val_loss and finished.elapsed > stopped.elapsed
+    assert finished.lowest_test_loss <= stopped.lowest_test_loss
     assert finished.progress == 1.0
 
     assert jobs.resume(run.id, max_steps=60) == "queued"
