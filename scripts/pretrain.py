@@ -106,7 +106,7 @@ def produced_by(command: str, config: dict) -> dict:
 def ship(run, command: str, keep_last=False):
     from makemore.store import LAST
 
-    run.update_config(shipped=True, produced_by=produced_by(command, run.read_config()))
+    run.update_config(shipped=True, name=None, produced_by=produced_by(command, run.read_config()))
     if not keep_last:
         run.file(LAST).unlink(missing_ok=True)
 
