@@ -104,9 +104,12 @@ def produced_by(command: str, config: dict) -> dict:
 
 
 def ship(run, command: str, keep_last=False):
-    from makemore.store import LAST
+    from makemore.store import CONFIG, LAST, atomic_write_json
 
-    run.update_config(shipped=True, name=None, produced_by=produced_by(command, run.read_config()))
+    config = run.update_config(shipped=True, produced_by=produced_by(command, run.read_config()))
+    if "name" in config:  # a shipped run is named by the app ("names · gru · shipped"), not by when it trained
+        del config["name"]
+        atomic_write_json(run.file(CONFIG), config)
     if not keep_last:
         run.file(LAST).unlink(missing_ok=True)
 
@@ -129,7 +132,7 @@ def adopt(args) -> int:
             shutil.rmtree(target)
         shutil.copytree(folder, target)
         run = Run(target)
-        run.update_config(run_id=run.id, name=None, dataset={**config["dataset"], "file": "datasets/names.txt"},
+        run.update_config(run_id=run.id, dataset={**config["dataset"], "file": "datasets/names.txt"},
                           train={**config["train"], "num_samples": 10})
         fresh_samples(run)
         ship(run, args.adopted_by or f"adopted from {folder}", args.keep_last)

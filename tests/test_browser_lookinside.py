@@ -89,7 +89,7 @@ def check_views(page, run_id):
         expect(page.locator("#inside-attention")).to_contain_text("layer 4 · head 4")
     else:
         expect(page.locator("#inside-attention")).to_contain_text("only in the transformer")
-    expect(page.locator("#inside-health")).to_contain_text("No training-health records")
+    expect(page.locator("#inside-health")).to_contain_text("Hidden layers during training")  # recorded in training
     expect(plot_title(page, "inside-bigram")).to_contain_text("Bigram counts of “names”")
 
 
